@@ -1,0 +1,75 @@
+"""The records that flow between stages: plain frozen dataclasses, no behaviour, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+Kind = Literal["program", "topic"]
+Field = Literal["title", "summary", "content"]
+FeedStatus = Literal["new", "ok", "not_modified", "failed", "gone"]
+
+
+@dataclass(frozen=True)
+class Article:
+    """One feed entry, cleaned: plain text, UTC times, canonical URL, stable id."""
+
+    id: str                      # stable: derived from guid or canonical URL (see monitor.parse)
+    feed: str                    # name of the feed it was first seen in
+    guid: str | None
+    url: str | None              # the link as the feed gave it
+    canonical_url: str | None    # tracking parameters removed, host lower-cased
+    title: str                   # plain text, entities decoded
+    summary: str                 # plain text
+    content: str                 # plain text of the full content, when the feed has it
+    published: datetime          # UTC, aware; falls back to updated, then fetch time
+    first_seen: datetime         # UTC, aware
+    language: str | None         # ISO 639-1, from the feed or detected
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """Evidence that an article matches one watch item."""
+
+    item: str                    # canonical watch item name
+    kind: Kind
+    term: str                    # the term as configured
+    field: Field
+    snippet: str                 # original text around the match
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What we remember about one feed between polls (the ``feeds`` table)."""
+
+    name: str
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    status: FeedStatus = "new"
+    http_status: int | None = None
+    error: str | None = None             # last error, in plain words
+    error_count: int = 0                 # consecutive failures
+    failing_since: datetime | None = None
+    last_checked: datetime | None = None
+    last_success: datetime | None = None
+    next_check: datetime | None = None   # None: due now
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A stored article with its matches, as queries return it."""
+
+    article: Article
+    matches: tuple[Match, ...] = field(default_factory=tuple)
+
+    @property
+    def programs(self) -> list[str]:
+        return sorted({m.item for m in self.matches if m.kind == "program"})
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({m.item for m in self.matches if m.kind == "topic"})
