@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 ChannelType = Literal["email", "slack", "file", "stdout"]
@@ -21,4 +22,5 @@ class ChannelConfig:
     kinds: tuple[WatchKind, ...] = ()  # empty: every kind
     immediate: bool = False            # receive high-priority hits at once
     send_empty: bool = False
+    backlog: timedelta = timedelta(days=7)   # how far back a new channel starts
     options: Mapping[str, Any] = field(default_factory=dict)  # type-specific keys, interpolated

@@ -73,3 +73,20 @@ class Hit:
     @property
     def topics(self) -> list[str]:
         return sorted({m.item for m in self.matches if m.kind == "topic"})
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """A feed's state with what it has brought in, for ``armswatch feeds``."""
+
+    state: FeedState
+    articles: int = 0                    # articles stored that were first seen in this feed
+    last_article: datetime | None = None  # when the newest of them was first seen
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    """What one feed's write stored."""
+
+    new_articles: list[str] = field(default_factory=list)  # ids actually inserted, in feed order
+    new_hits: int = 0                                        # inserted articles that have matches

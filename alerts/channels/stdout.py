@@ -1,0 +1,31 @@
+"""The stdout channel: the plain-text digest on standard output (cron mail, logs, trying out)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from alerts.digest import Digest
+from alerts.render_text import render_text
+from storage.errors import DeliveryError
+
+
+class StdoutChannel:
+    def __init__(self, name: str, stream: TextIO | None = None) -> None:
+        self.name = name
+        self._stream = stream       # None: sys.stdout at send time (so redirection works)
+
+    @classmethod
+    def from_options(cls, name: str, options: Mapping[str, Any],
+                     problems: list[str]) -> StdoutChannel:
+        return cls(name)
+
+    def send(self, digest: Digest, *, message_id: str) -> str | None:
+        stream = self._stream or sys.stdout
+        try:
+            stream.write(render_text(digest))
+            stream.flush()
+        except (OSError, ValueError) as exc:   # closed pipe or stream
+            raise DeliveryError(f"could not write the digest to standard output: {exc}") from None
+        return None

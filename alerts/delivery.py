@@ -1,0 +1,258 @@
+"""Delivery (design §9): each (channel, article) once, digests recorded before they are sent.
+
+For one channel, a run first re-sends the channel's pending digest, if it has one (same hits,
+same Message-ID); only when that went out are new hits gathered into a new digest, recorded with
+them in one transaction, and sent. A failed send is recorded, reported and retried on a later run
+with exponential backoff. The guarantee is at-least-once with a stable id: a crash after the
+server accepted a message but before it was marked sent leaves the digest pending, and the next
+run sends it again with the same Message-ID, so mail clients and the reader can tell it is the
+same digest.
+
+Synchronous: call it from the thread that owns the Store (e.g. ``asyncio.to_thread`` with a
+Store opened in that thread), since an SQLite connection cannot cross threads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from alerts.channels import Channel, EmailChannel, make_channel
+from alerts.config import ChannelConfig
+from alerts.digest import ChannelFailure, Digest, DigestContext, build_digest
+from alerts.render_html import render_html
+from alerts.render_text import render_text
+from alerts.report import DeliveryReport
+from storage.errors import DeliveryError
+from storage.outbox import DigestOutbox, DigestRecord
+from storage.records import FeedState, Hit
+from storage.rows import time_text
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+__all__ = ["DeliveryReport", "deliver_pending", "due_for_retry", "message_id_for", "backoff"]
+
+log = logging.getLogger(__name__)
+
+REPEATED_FAILURES = 3                   # attempts after which a channel is named in other digests
+FAILURE_MEMORY = timedelta(days=8)      # a failing channel not retried for this long is not named
+FEED_FAILURES_SHOWN = 2                 # consecutive failed checks before a feed is named
+FIRST_RETRY = timedelta(minutes=5)
+MAX_RETRY = timedelta(hours=6)
+_ALERT, _DIGEST = "alert", "digest"
+
+
+def backoff(attempt: int) -> timedelta:
+    """Wait before the next try after ``attempt`` failed ones: 5 min, 10, 20, ... at most 6 h."""
+    wait: timedelta = FIRST_RETRY * 2 ** min(max(attempt - 1, 0), 16)
+    return min(wait, MAX_RETRY)
+
+
+def message_id_for(channel: str, digest_id: int, created: datetime, *, domain: str,
+                   immediate: bool = False) -> str:
+    """The digest's Message-ID: the same on every re-send, different for a new database."""
+    seed = f"{channel}\n{digest_id}\n{time_text(created)}".encode()
+    token = hashlib.sha256(seed).hexdigest()[:16]
+    return f"<armswatch-{_ALERT if immediate else _DIGEST}.{digest_id}.{token}@{domain}>"
+
+
+def _is_alert(record: DigestRecord) -> bool:
+    return (record.message_id or "").startswith(f"<armswatch-{_ALERT}.")
+
+
+def _failing(feed: FeedState) -> bool:
+    # One failed check is usually a blip; a digest names feeds that keep failing or are gone.
+    return feed.status == "gone" or (feed.status == "failed"
+                                     and feed.error_count >= FEED_FAILURES_SHOWN)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """Everything one run for one channel needs."""
+
+    store: Store
+    outbox: DigestOutbox
+    config: ChannelConfig
+    channel: Channel
+    now: datetime
+    watch_order: Sequence[tuple[str, str]]
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def context(self, digest_id: int | None, created: datetime, start: datetime, end: datetime,
+                immediate: bool) -> DigestContext:
+        feeds = tuple(f.state for f in self.store.feeds.health() if _failing(f.state))
+        channels = tuple(ChannelFailure(r.channel, r.attempts, r.last_error or "unknown error",
+                                        r.created)
+                         for r in self.outbox.failing(REPEATED_FAILURES,
+                                                      active_since=self.now - FAILURE_MEMORY))
+        return DigestContext(digest_id=digest_id, created=created, period_start=start,
+                             period_end=end, failing_feeds=feeds, failing_channels=channels,
+                             immediate=immediate)
+
+    def digest_of(self, record: DigestRecord) -> Digest:
+        hits = self.outbox.hits_of(record.id)
+        context = self.context(record.id, record.created, record.period_start or record.created,
+                               record.period_end or record.created, _is_alert(record))
+        return build_digest(hits, self.config, self.watch_order, context)
+
+    @property
+    def domain(self) -> str:
+        if isinstance(self.channel, EmailChannel):
+            return self.channel.domain
+        return "armswatch.invalid"
+
+
+def _send(run: _Run, record: DigestRecord) -> DeliveryReport:
+    digest = run.digest_of(record)
+    attempt = record.attempts + 1
+    # Counted before sending: if this process dies mid-send, the next run knows it was tried.
+    if not run.outbox.record_attempt(record.id, seen_attempts=record.attempts,
+                                     next_attempt=run.now + backoff(attempt)):
+        return DeliveryReport(run.name, record.id, digest.hit_count,
+                              skipped_reason=f"another run is sending digest {record.id}")
+    message_id = record.message_id or message_id_for(run.name, record.id, record.created,
+                                                     domain=run.domain)
+    try:
+        note = run.channel.send(digest, message_id=message_id)
+    except DeliveryError as exc:
+        wait = max(backoff(attempt), timedelta(seconds=exc.retry_after or 0))
+        next_attempt = run.now + wait
+        run.outbox.mark_failed(record.id, error=str(exc), next_attempt=next_attempt)
+        level = logging.ERROR if attempt >= REPEATED_FAILURES else logging.WARNING
+        log.log(level, "channel %s: digest %d not sent (attempt %d): %s", run.name, record.id,
+                attempt, exc)
+        return DeliveryReport(run.name, record.id, digest.hit_count, sent=False, error=str(exc),
+                              permanent=exc.permanent, next_attempt=next_attempt)
+    run.outbox.mark_sent(record.id, sent_at=run.now, note=note)
+    log.info("channel %s: digest %d sent (%d hits)", run.name, record.id, digest.hit_count)
+    return DeliveryReport(run.name, record.id, digest.hit_count, sent=True, note=note)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The new hits a run would put into a new digest, and the period it covers."""
+
+    hits: list[Hit]
+    start: datetime
+
+    @property
+    def article_ids(self) -> list[str]:
+        return [h.article.id for h in self.hits]
+
+
+def _plan(run: _Run, only_articles: Collection[str] | None) -> _Plan:
+    since = run.outbox.channel_start(run.name) or run.now - run.config.backlog
+    hits = run.outbox.undelivered(run.name, since=since, items=run.config.items,
+                                  kinds=run.config.kinds, only_articles=only_articles)
+    last = run.outbox.last(run.name)
+    start = last.period_end if last and last.period_end else since
+    # A hit matched late (or held back by an alert) may predate the last digest: cover it.
+    start = min([start, *(h.article.first_seen for h in hits)])
+    return _Plan(hits, min(start, run.now))
+
+
+def _new_digest(run: _Run, only_articles: Collection[str] | None) -> DeliveryReport:
+    plan = _plan(run, only_articles)
+    immediate = only_articles is not None
+    if not plan.article_ids and (immediate or not run.config.send_empty):
+        return DeliveryReport(run.name, skipped_reason="no new hits")
+    record = run.outbox.create(
+        run.name, plan.article_ids, created=run.now, period_start=plan.start, period_end=run.now,
+        message_id=lambda digest_id: message_id_for(run.name, digest_id, run.now,
+                                                    domain=run.domain, immediate=immediate))
+    if record is None:
+        return DeliveryReport(run.name, skipped_reason="another run is delivering to this channel")
+    return _send(run, record)
+
+
+def _preview(run: _Run, only_articles: Collection[str] | None,
+             preview_path: Path | None) -> DeliveryReport:
+    digests: list[Digest] = []
+    pending = run.outbox.pending(run.name)
+    if pending is not None:
+        digests.append(run.digest_of(pending))
+    plan = _plan(run, only_articles)
+    immediate = only_articles is not None
+    if plan.article_ids or (run.config.send_empty and not immediate):
+        context = run.context(None, run.now, plan.start, run.now, immediate)
+        digests.append(build_digest(plan.hits, run.config, run.watch_order, context))
+    if not digests:
+        return DeliveryReport(run.name, preview="",
+                              skipped_reason="dry run: no new hits, nothing would be sent")
+    if preview_path is not None:
+        _write_preview(preview_path, render_html(digests[0]))
+    return DeliveryReport(run.name, digests[0].digest_id, sum(d.hit_count for d in digests),
+                          skipped_reason="dry run: nothing sent or marked",
+                          preview="\n".join(render_text(d) for d in digests))
+
+
+def _write_preview(path: Path, html: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise DeliveryError(f"could not write the preview to {path}: {exc.strerror or exc}",
+                            permanent=True) from None
+
+
+def deliver_pending(store: Store, channel: ChannelConfig, *, now: datetime,
+                    watch_order: Sequence[tuple[str, str]], dry_run: bool = False,
+                    preview_path: Path | None = None,
+                    only_articles: Collection[str] | None = None,
+                    retry_now: bool = False) -> DeliveryReport:
+    """Send ``channel`` what is pending for it; see the module docstring.
+
+    ``watch_order``: (item name, kind) in watch-list order, for ordering groups.
+    ``only_articles``: an immediate alert of just these new articles (channels with
+    ``immediate = true``). ``retry_now``: re-send a pending digest even before its backoff has
+    passed (``armswatch digest`` does). Send failures are reported in the DeliveryReport;
+    DeliveryError is raised only for bad usage (invalid channel options, naive ``now``).
+    """
+    if now.tzinfo is None:
+        raise DeliveryError("deliver_pending needs an aware UTC time for now", permanent=True)
+    run = _Run(store, DigestOutbox(store), channel, make_channel(channel), now, watch_order)
+    if only_articles is not None and not channel.immediate:
+        return DeliveryReport(channel.name, skipped_reason="channel does not take immediate alerts")
+    if dry_run:
+        return _preview(run, only_articles, preview_path)
+    retried: DeliveryReport | None = None
+    pending = run.outbox.pending(channel.name)
+    if pending is not None:
+        if not retry_now and pending.next_attempt is not None and pending.next_attempt > now:
+            return _waiting(pending)
+        retried = _send(run, pending)
+        if not retried.sent:
+            return retried
+    report = _new_digest(run, only_articles)
+    if retried is not None and report.digest_id is None:
+        return replace(retried, retried=None)    # the re-send was all this run did
+    return replace(report, retried=retried)
+
+
+def _waiting(pending: DigestRecord) -> DeliveryReport:
+    why = (f"failed before ({pending.last_error})" if pending.last_error
+           else "is being sent, or its last run stopped mid-send")
+    when = f"{pending.next_attempt:%Y-%m-%d %H:%M} UTC" if pending.next_attempt else "now"
+    return DeliveryReport(pending.channel, pending.id, next_attempt=pending.next_attempt,
+                          skipped_reason=f"digest {pending.id} {why}; next attempt from {when}")
+
+
+def due_for_retry(store: Store, channels: Sequence[ChannelConfig],
+                  now: datetime) -> list[ChannelConfig]:
+    """Channels whose pending digest may be re-sent now (for a retry job between schedules)."""
+    outbox = DigestOutbox(store)
+    due: list[ChannelConfig] = []
+    for channel in channels:
+        pending = outbox.pending(channel.name)
+        if pending is not None and (pending.next_attempt is None or pending.next_attempt <= now):
+            due.append(channel)
+    return due

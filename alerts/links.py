@@ -1,0 +1,41 @@
+"""Which links from a feed may be rendered as links: only absolute http(s) URLs with a host.
+
+A feed is untrusted input: ``javascript:``, ``data:`` or relative links are shown as plain text or
+left out, never made clickable.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit, urlunsplit
+
+# Characters kept as they are when re-quoting a URL: the reserved set plus "%" so that existing
+# escapes survive. Anything else (spaces, quotes, <, >, |, control characters) is percent-encoded,
+# which keeps the URL inert inside HTML attributes, Markdown and Slack's <url|label> syntax.
+_SAFE = "/:?#[]@!$&'()*+,;=%-._~"
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL, percent-encoded, if it is an absolute http(s) URL with a host; otherwise None."""
+    if not url:
+        return None
+    candidate = url.strip()
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in candidate):
+        return None
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    cleaned = urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, parts.query,
+                          parts.fragment))
+    return quote(cleaned, safe=_SAFE)
+
+
+def host_of(url: str | None) -> str | None:
+    """The host name of a safe URL, without a leading ``www.``, for a compact source label."""
+    link = safe_url(url)
+    if link is None:
+        return None
+    host = urlsplit(link).hostname or ""
+    return host.removeprefix("www.") or None

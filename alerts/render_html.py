@@ -1,0 +1,108 @@
+"""The HTML rendering: the email's HTML part, the file channel's .html and the dry-run preview.
+
+Table layout and inline styles only (no <style>, no scripts, no images), which is what common mail
+clients (Outlook, Gmail, Apple Mail) render alike. Every string from a feed goes through escape().
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from alerts import wording
+from alerts.digest import Digest, Entry, Group
+from alerts.highlight import highlight
+from alerts.links import host_of, safe_url
+from alerts.render_text import SNIPPET_LIMIT, TITLE_LIMIT
+
+_FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
+_CELL = f"padding:12px 24px;{_FONT}font-size:14px;line-height:1.45;color:#1f2328;"
+_MUTED = "color:#57606a;font-size:12px;"
+_MARK = "background-color:#fff1a8;font-weight:bold;color:#1f2328;"
+_LINK = "color:#0b5cad;text-decoration:underline;font-weight:bold;font-size:15px;"
+
+
+def esc(text: str) -> str:
+    return escape(text, quote=True)
+
+
+def _row(inner: str, style: str = "") -> str:
+    return f'<tr><td style="{_CELL}{style}">{inner}</td></tr>'
+
+
+def _snippet(entry: Entry) -> str:
+    snippet = wording.clean(entry.snippet, SNIPPET_LIMIT)
+    body = "".join(f'<strong style="{_MARK}">{esc(s.text)}</strong>' if s.marked else esc(s.text)
+                   for s in highlight(snippet, entry.terms))
+    return (f'<div style="margin:6px 0 0 0;padding:4px 10px;border-left:3px solid #d0d7de;'
+            f'color:#24292f;">{body}</div>')
+
+
+def _entry(entry: Entry, digest: Digest) -> str:
+    title = esc(wording.clean(entry.article.title, TITLE_LIMIT) or "(untitled)")
+    link = safe_url(entry.article.url)
+    heading = (f'<a href="{esc(link)}" style="{_LINK}">{title}</a>' if link
+               else f'<span style="font-weight:bold;font-size:15px;">{title}</span>')
+    meta = esc(wording.source_line(entry, digest, host_of(entry.article.url)))
+    parts = [heading, f'<div style="{_MUTED}margin-top:2px;">{meta}</div>']
+    if entry.snippet.strip():
+        parts.append(_snippet(entry))
+    also = wording.also_line(entry)
+    if also:
+        parts.append(f'<div style="{_MUTED}margin-top:4px;">{esc(also)}</div>')
+    return _row("".join(parts), "border-top:1px solid #eaeef2;")
+
+
+def _group(group: Group, digest: Digest) -> list[str]:
+    title = esc(wording.group_title(group.item, group.kind, len(group.entries)))
+    head = _row(f'<h2 style="margin:0;font-size:17px;color:#1f2328;">{title}</h2>',
+                "padding-top:20px;")
+    return [head, *(_entry(e, digest) for e in group.entries)]
+
+
+def _problems(title: str, lines: list[str]) -> str:
+    items = "".join(f'<li style="margin:2px 0;">{esc(wording.clean(line))}</li>' for line in lines)
+    return _row(f'<h2 style="margin:0 0 6px 0;font-size:15px;color:#9a3412;">{esc(title)}</h2>'
+                f'<ul style="margin:0;padding-left:20px;">{items}</ul>',
+                "background-color:#fff7ed;border-top:1px solid #fed7aa;")
+
+
+def _header(digest: Digest) -> str:
+    counts = " · ".join(wording.counts(digest))
+    inner = (f'<h1 style="margin:0 0 4px 0;font-size:20px;color:#1f2328;">'
+             f'{esc(wording.headline(digest))}</h1>'
+             f'<div style="{_MUTED}">{esc(wording.period(digest))}</div>')
+    if counts:
+        inner += f'<div style="margin-top:6px;">{esc(counts)}</div>'
+    return _row(inner, "padding-top:20px;border-bottom:2px solid #0b5cad;")
+
+
+def _footer(digest: Digest) -> str:
+    lines = "<br>".join(esc(line) for line in (*wording.FOOTER, wording.label(digest)))
+    return _row(lines, f"{_MUTED}border-top:1px solid #d0d7de;padding-bottom:20px;")
+
+
+def render_html(digest: Digest) -> str:
+    rows = [_header(digest)]
+    for group in digest.groups:
+        rows += _group(group, digest)
+    if not digest.groups:
+        rows.append(_row("Nothing new matched the watch list in this period."))
+    if digest.failing_feeds:
+        rows.append(_problems("Feeds failing",
+                              [wording.feed_problem(f, digest) for f in digest.failing_feeds]))
+    if digest.failing_channels:
+        rows.append(_problems("Channels failing", [wording.channel_problem(f, digest)
+                                                   for f in digest.failing_channels]))
+    rows.append(_footer(digest))
+    table = "\n".join(rows)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{esc(wording.subject(digest))}</title>\n</head>\n"
+        '<body style="margin:0;padding:0;background-color:#f3f4f6;">\n'
+        '<table role="presentation" width="100%" cellpadding="0" cellspacing="0" border="0" '
+        'style="background-color:#f3f4f6;"><tr><td align="center" style="padding:16px 8px;">\n'
+        '<table role="presentation" width="640" cellpadding="0" cellspacing="0" border="0" '
+        'style="width:100%;max-width:640px;background-color:#ffffff;border:1px solid #d0d7de;">\n'
+        f"{table}\n</table>\n</td></tr></table>\n</body>\n</html>\n"
+    )

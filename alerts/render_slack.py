@@ -1,0 +1,149 @@
+"""Slack Block Kit messages for a digest, split to stay within Slack's limits (design §11):
+50 blocks a message, 3,000 characters a section, about 13,000 characters in all a message.
+
+Everything is sent as mrkdwn with &, < and > escaped, so feed text can neither link, mention
+(<!channel>) nor format beyond the emphasis we add ourselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alerts import wording
+from alerts.digest import Digest, Entry
+from alerts.highlight import highlight
+from alerts.links import host_of, safe_url
+from alerts.render_text import SNIPPET_LIMIT, TITLE_LIMIT
+
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 3000
+MAX_MESSAGE_CHARS = 12000     # Slack refuses somewhat above 13k; keep a margin
+_PART_LABEL_RESERVE = 120     # room for the "part i of n" block on every message
+
+Block = dict[str, Any]
+Payload = dict[str, Any]
+
+
+def mrkdwn_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link(url: str, label: str) -> str:
+    # safe_url already percent-encoded "|", "<", ">" and spaces; "&" is escaped like any text.
+    return f"<{mrkdwn_escape(url)}|{label}>"
+
+
+def _snippet(entry: Entry) -> str:
+    snippet = wording.clean(entry.snippet, SNIPPET_LIMIT)
+    return "".join(f"*{mrkdwn_escape(s.text)}*" if s.marked else mrkdwn_escape(s.text)
+                   for s in highlight(snippet, entry.terms))
+
+
+def hit_text(entry: Entry, digest: Digest) -> str:
+    title = mrkdwn_escape(wording.clean(entry.article.title, TITLE_LIMIT) or "(untitled)")
+    link = safe_url(entry.article.url)
+    lines = [f"*{_link(link, title)}*" if link else f"*{title}*",
+             mrkdwn_escape(wording.source_line(entry, digest, host_of(entry.article.url)))]
+    if entry.snippet.strip():
+        lines.append(">" + _snippet(entry))
+    also = wording.also_line(entry)
+    if also:
+        lines.append(f"_{mrkdwn_escape(also)}_")
+    return "\n".join(lines)
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
+def _sections(heading: str, pieces: list[str]) -> list[Block]:
+    """Pieces joined into as few sections as fit, the heading on the first."""
+    blocks: list[Block] = []
+    current = heading
+    for piece in pieces:
+        candidate = f"{current}\n\n{piece}" if current else piece
+        if len(candidate) > MAX_SECTION_CHARS and current:
+            blocks.append(_section(current))
+            current = piece
+        else:
+            current = candidate
+    if current:
+        blocks.append(_section(current))
+    return blocks
+
+
+def _problem_blocks(title: str, lines: list[str]) -> list[Block]:
+    pieces = [f"• {mrkdwn_escape(wording.clean(line, 500))}" for line in lines]
+    blocks: list[Block] = []
+    current = f":warning: *{title}*"
+    for piece in pieces:
+        if len(current) + 1 + len(piece) > MAX_SECTION_CHARS:
+            blocks.append(_section(current))
+            current = piece
+        else:
+            current = f"{current}\n{piece}"
+    blocks.append(_section(current))
+    return blocks
+
+
+def digest_blocks(digest: Digest) -> list[Block]:
+    """All blocks of the digest, in reading order, before splitting into messages."""
+    intro = " · ".join([wording.period(digest), *wording.counts(digest)])
+    blocks: list[Block] = [_section(f"*{mrkdwn_escape(wording.headline(digest))}*"),
+                           _context(mrkdwn_escape(intro))]
+    for group in digest.groups:
+        title = wording.group_title(group.item, group.kind, len(group.entries))
+        heading = f"*{mrkdwn_escape(title)}*"
+        blocks += _sections(heading, [hit_text(e, digest) for e in group.entries])
+    if not digest.groups:
+        blocks.append(_section("Nothing new matched the watch list in this period."))
+    if digest.failing_feeds:
+        blocks += _problem_blocks("Feeds failing",
+                                  [wording.feed_problem(f, digest) for f in digest.failing_feeds])
+    if digest.failing_channels:
+        blocks += _problem_blocks("Channels failing", [wording.channel_problem(f, digest)
+                                                       for f in digest.failing_channels])
+    footer = "\n".join([*wording.FOOTER, wording.label(digest)])
+    blocks.append(_context(mrkdwn_escape(footer)))
+    return blocks
+
+
+def block_chars(block: Block) -> int:
+    """Characters of text in a block, as Slack counts them towards a message's size."""
+    if "text" in block:
+        return len(block["text"]["text"])
+    return sum(len(element["text"]) for element in block.get("elements", []))
+
+
+def _split(blocks: list[Block], budget: int) -> list[list[Block]]:
+    messages: list[list[Block]] = [[]]
+    used = 0
+    for block in blocks:
+        size = block_chars(block)
+        if messages[-1] and (len(messages[-1]) >= MAX_BLOCKS - 1 or used + size > budget):
+            messages.append([])
+            used = 0
+        messages[-1].append(block)
+        used += size
+    return messages
+
+
+def render_slack(digest: Digest) -> list[Payload]:
+    """Webhook payloads, in order; more than one when the digest exceeds one message's limits."""
+    fallback = mrkdwn_escape(wording.clean(wording.subject(digest), 200))
+    budget = MAX_MESSAGE_CHARS - len(fallback) - _PART_LABEL_RESERVE
+    messages = _split(digest_blocks(digest), budget)
+    payloads: list[Payload] = []
+    for number, blocks in enumerate(messages, start=1):
+        text = fallback
+        if len(messages) > 1:
+            part = f"part {number} of {len(messages)}"
+            label = wording.clean(f"{wording.label(digest)}, {part}", _PART_LABEL_RESERVE // 2)
+            blocks = [*blocks, _context(mrkdwn_escape(label))]
+            text = f"{fallback} ({part})"
+        payloads.append({"text": text, "blocks": blocks})
+    return payloads

@@ -1,0 +1,123 @@
+"""Plain-text and Markdown renderings of a digest: the email's text part, the dry-run preview,
+the stdout channel and the file channel's .md file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from alerts import wording
+from alerts.digest import Digest, Entry
+from alerts.highlight import highlight
+from alerts.links import host_of, safe_url
+
+TITLE_LIMIT = 300
+SNIPPET_LIMIT = 400
+
+
+def _underline(text: str, char: str) -> list[str]:
+    return [text, char * min(len(text), 72)]
+
+
+def _text_snippet(entry: Entry) -> str:
+    snippet = wording.clean(entry.snippet, SNIPPET_LIMIT)
+    marked = "".join(f"*{s.text}*" if s.marked else s.text
+                     for s in highlight(snippet, entry.terms))
+    return f"“{marked}”"
+
+
+def _text_entry(entry: Entry, digest: Digest) -> list[str]:
+    link = safe_url(entry.article.url)
+    lines = [f"* {wording.clean(entry.article.title, TITLE_LIMIT) or '(untitled)'}"]
+    lines.append(f"  {link}" if link else "  (no web link: the feed gave none that is http/https)")
+    lines.append("  " + wording.source_line(entry, digest, host_of(entry.article.url)))
+    if entry.snippet.strip():
+        lines.append("  " + _text_snippet(entry))
+    also = wording.also_line(entry)
+    if also:
+        lines.append("  " + also)
+    return [*lines, ""]
+
+
+def _text_health(digest: Digest) -> list[str]:
+    lines: list[str] = []
+    if digest.failing_feeds:
+        lines += [*_underline("Feeds failing", "-"),
+                  *(f"- {wording.clean(wording.feed_problem(f, digest))}"
+                    for f in digest.failing_feeds), ""]
+    if digest.failing_channels:
+        lines += [*_underline("Channels failing", "-"),
+                  *(f"- {wording.clean(wording.channel_problem(f, digest))}"
+                    for f in digest.failing_channels), ""]
+    return lines
+
+
+def render_text(digest: Digest) -> str:
+    lines = [wording.headline(digest), wording.period(digest)]
+    if digest.groups:
+        lines.append(" · ".join(wording.counts(digest)))
+    lines.append("")
+    for group in digest.groups:
+        title = wording.group_title(group.item, group.kind, len(group.entries))
+        lines += [*_underline(title, "="), ""]
+        for entry in group.entries:
+            lines += _text_entry(entry, digest)
+    lines += _text_health(digest)
+    lines += ["-- ", *wording.FOOTER, wording.label(digest)]
+    return "\n".join(lines) + "\n"
+
+
+_MD_SPECIAL = {ch: "\\" + ch for ch in "\\`*_[]|~#"}
+_MD_SPECIAL.update({"<": "&lt;", ">": "&gt;", "&": "&amp;"})
+
+
+def md_escape(text: str) -> str:
+    """Feed text made literal in Markdown: no emphasis, links, images or raw HTML."""
+    return "".join(_MD_SPECIAL.get(ch, ch) for ch in text)
+
+
+def _md_url(url: str) -> str:
+    return url.replace("(", "%28").replace(")", "%29")
+
+
+def _md_snippet(entry: Entry) -> str:
+    snippet = wording.clean(entry.snippet, SNIPPET_LIMIT)
+    return "".join(f"**{md_escape(s.text)}**" if s.marked else md_escape(s.text)
+                   for s in highlight(snippet, entry.terms))
+
+
+def _md_entry(entry: Entry, digest: Digest) -> list[str]:
+    title = md_escape(wording.clean(entry.article.title, TITLE_LIMIT) or "(untitled)")
+    link = safe_url(entry.article.url)
+    lines = [f"- **[{title}]({_md_url(link)})**" if link else f"- **{title}**",
+             "  " + md_escape(wording.source_line(entry, digest, host_of(entry.article.url)))]
+    if entry.snippet.strip():
+        lines.append("  > " + _md_snippet(entry))
+    also = wording.also_line(entry)
+    if also:
+        lines.append("  " + md_escape(also))
+    return lines
+
+
+def _md_list(title: str, items: list[str]) -> list[str]:
+    return ["", f"## {title}", "", *(f"- {md_escape(wording.clean(i))}" for i in items)]
+
+
+def render_markdown(digest: Digest) -> str:
+    esc: Callable[[str], str] = md_escape
+    lines = [f"# {esc(wording.headline(digest))}", "", f"*{esc(wording.period(digest))}*"]
+    if digest.groups:
+        lines += ["", esc(" · ".join(wording.counts(digest)))]
+    for group in digest.groups:
+        lines += ["", f"## {esc(wording.group_title(group.item, group.kind, len(group.entries)))}",
+                  ""]
+        for entry in group.entries:
+            lines += _md_entry(entry, digest)
+    if digest.failing_feeds:
+        lines += _md_list("Feeds failing",
+                          [wording.feed_problem(f, digest) for f in digest.failing_feeds])
+    if digest.failing_channels:
+        lines += _md_list("Channels failing",
+                          [wording.channel_problem(f, digest) for f in digest.failing_channels])
+    lines += ["", "---", "", *(esc(line) + "  " for line in wording.FOOTER),
+              esc(wording.label(digest))]
+    return "\n".join(lines) + "\n"

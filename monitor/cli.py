@@ -1,0 +1,273 @@
+"""The `armswatch` command line: a thin click layer over monitor, storage and alerts.
+
+Only this module turns our exceptions into messages and exit codes (design §3, §8):
+0 success, 1 runtime failure, 2 usage or config error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from monitor.match import WatchList
+from monitor.output import HIT_FORMATS, format_feeds, format_hits
+from monitor.pipeline import FeedOutcome, PollReport
+from monitor.service import Monitor
+from monitor.settings import Config, load_config, parse_duration, summarise
+from storage.errors import ArmswatchError, ConfigError
+from storage.store import Store
+
+T = TypeVar("T")
+PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+def default_config_dir() -> Path:
+    """./config when it exists, else the defaults of the checkout Armswatch runs from."""
+    local = Path("config")
+    if local.is_dir() or not PROJECT_CONFIG.is_dir():
+        return local
+    return PROJECT_CONFIG
+
+
+class Context:
+    def __init__(self, config_dir: Path | None, db: Path | None) -> None:
+        self.config_dir = config_dir or default_config_dir()
+        self.db = db
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_dir)
+            for warning in self._config.warnings:
+                click.echo(f"warning: {warning}", err=True)
+        return self._config
+
+    @property
+    def db_path(self) -> Path:
+        return self.db or self.config.storage.path
+
+    def monitor(self) -> Monitor:
+        return Monitor(self.config, db_path=self.db_path)
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        path = self.db_path
+        if not path.exists():
+            raise click.ClickException(
+                f"no database at {path} yet: run `armswatch poll` first (or pass --db)")
+        store = Store.open(path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+class ArmswatchGroup(click.Group):
+    """Turns our expected failures into a message and an exit code, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                click.echo(problem, err=True)
+            sys.exit(2)
+        except ArmswatchError as exc:
+            fail(str(exc), 1)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+
+@click.group(cls=ArmswatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_dir", type=click.Path(path_type=Path, file_okay=False),
+              envvar="ARMSWATCH_CONFIG", help="Folder with armswatch.toml and watchlist.toml "
+              "[env ARMSWATCH_CONFIG; default ./config].")
+@click.option("--db", type=click.Path(path_type=Path, dir_okay=False), envvar="ARMSWATCH_DB",
+              help="SQLite database [env ARMSWATCH_DB; default: storage.path of the config].")
+@click.version_option(package_name="armswatch")
+@click.pass_context
+def cli(ctx: click.Context, config_dir: Path | None, db: Path | None) -> None:
+    """Armswatch: news monitoring for US–Mexico arms trafficking."""
+    ctx.obj = Context(config_dir, db)
+
+
+@cli.command()
+@pass_context
+def check(ctx: Context) -> None:
+    """Validate the config files and summarise what they hold."""
+    click.echo(f"config: {ctx.config_dir.resolve()}")
+    for line in summarise(ctx.config):
+        click.echo(line)
+    click.echo("config OK")
+
+
+@cli.command()
+@click.option("--feed", "feeds", multiple=True, metavar="NAME",
+              help="Poll this feed now, whatever its schedule (repeatable).")
+@click.option("--all", "every", is_flag=True, help="Poll every feed now, whatever its schedule.")
+@pass_context
+def poll(ctx: Context, feeds: tuple[str, ...], every: bool) -> None:
+    """Run one poll cycle over the feeds that are due."""
+    report = run_async(_poll(ctx, feeds, every))
+    _print_report(report)
+
+
+async def _poll(ctx: Context, names: tuple[str, ...], every: bool) -> PollReport:
+    async with ctx.monitor() as monitor:
+        selected = monitor.select_feeds(names, every=every)
+        if not selected:
+            click.echo("No feed is due; `armswatch poll --all` polls every feed now.", err=True)
+        with _progress(len(selected)) as advance:
+            return await monitor.poll(selected, on_feed_done=advance)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[FeedOutcome], None]]:
+    """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+    if total < 2 or not sys.stderr.isatty():
+        yield lambda outcome: None
+        return
+    with click.progressbar(length=total, label="Polling", file=sys.stderr,
+                           show_pos=True, item_show_func=lambda s: s) as bar:
+        def advance(outcome: FeedOutcome) -> None:
+            bar.update(1, outcome.feed[:40])
+        yield advance
+
+
+def _print_report(report: PollReport) -> None:
+    click.echo(report.summary())
+    for failure in sorted(report.failures, key=lambda o: o.feed):
+        click.echo(f"  failed: {failure.feed}: {failure.error}")
+
+
+@cli.command()
+@click.option("--item", help="Only hits of this watch item (canonical name, any case).")
+@click.option("--since", help="Only hits published since: a duration (7d, 12h) or a date "
+              "(2026-11-01).")
+@click.option("--search", help="Full-text search in titles and summaries (accents optional).")
+@click.option("--language", help="Only articles in this language (two letters: en, es).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(HIT_FORMATS), default="table", show_default=True)
+@pass_context
+def hits(ctx: Context, item: str | None, since: str | None, search: str | None,
+         language: str | None, limit: int, fmt: str) -> None:
+    """Query stored hits, newest first."""
+    since_time = parse_since(since) if since else None
+    with ctx.store() as store:
+        found = store.hits.query(item=item, since=since_time, search=search,
+                                 language=language.lower() if language else None, limit=limit)
+    click.echo(format_hits(found, fmt))
+
+
+def parse_since(text: str, now: datetime | None = None) -> datetime:
+    """'7d' → that long ago; '2026-11-01' or a full ISO time → that moment (UTC when unzoned)."""
+    try:
+        return (now or datetime.now(UTC)) - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r} is neither a duration (7d, 12h) nor a date (2026-11-01)",
+            param_hint="--since") from None
+    if len(text) <= 10:
+        moment = datetime.combine(date.fromisoformat(text), time())
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@pass_context
+def feeds(ctx: Context, fmt: str) -> None:
+    """Feed health: last check, status, error, next check, articles."""
+    configured = {f.name for f in ctx.config.feeds}
+    with ctx.store() as store:
+        health = [h for h in store.feeds.health() if h.state.name in configured]
+    click.echo(format_feeds(health, fmt))
+
+
+@cli.group()
+def watch() -> None:
+    """Work with the watch list."""
+
+
+@watch.command("test")
+@click.argument("text", required=False)
+@click.option("--file", "file", type=click.File("r", encoding="utf-8"),
+              help="Read the text from this file ('-' for standard input).")
+@pass_context
+def watch_test(ctx: Context, text: str | None, file: Any) -> None:
+    """Show which watch items TEXT matches, and why."""
+    if (text is None) == (file is None):
+        raise click.UsageError("give the text to test, or --file F (not both)")
+    body = text if text is not None else file.read()
+    explanation = WatchList(ctx.config.watch).explain(body)
+    for line in explanation.lines():
+        click.echo(line)
+
+
+@cli.command()
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info",
+              show_default=True)
+@pass_context
+def run(ctx: Context, log_level: str) -> None:
+    """Run the service in the foreground until SIGTERM or Ctrl-C."""
+    from monitor.scheduler import PollService, tick_interval
+
+    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(message)s")
+
+    async def serve() -> None:
+        async with ctx.monitor() as monitor:
+            tick = tick_interval([f.interval for f in monitor.config.feeds])
+            await PollService(monitor.poll_due, tick=tick).run()
+
+    run_async(serve())
+
+
+@cli.command()
+@click.option("--keep", is_flag=True, help="Keep the demo database and print its path.")
+@pass_context
+def demo(ctx: Context, keep: bool) -> None:
+    """Offline demo: serve bundled sample feeds on loopback, poll them, show the hits."""
+    from monitor.demo import run_demo
+
+    watch_items = ctx.config.watch
+    result = run_async(run_demo(watch_items, keep=keep))
+    click.echo(result.report.summary())
+    click.echo()
+    click.echo(format_hits(result.hits, "table"))
+    if result.db_path is not None:
+        click.echo(f"\nDemo database kept at {result.db_path}; try:\n"
+                   f"  armswatch --db {result.db_path} hits --format json --limit 3")
+
+
+def main() -> None:
+    cli(prog_name="armswatch")
+
+
+if __name__ == "__main__":
+    main()

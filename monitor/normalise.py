@@ -1,0 +1,215 @@
+"""Text folding for matching (design §6), and the way back from folded text to the original.
+
+``normalise`` is Unicode NFKC, casefold, accents removed (NFKD, combining marks dropped), every run
+of non-alphanumeric characters made one space, stripped. Invisible format characters (soft hyphen,
+zero-width space, BOM, ...) are dropped like marks, so "Corta\\u00adfuegos" stays one word.
+
+After the whole-text NFKC every step is a function of one character, so the work is a character
+table applied with C-level string operations: the common case (Latin-1 text with a few curly
+quotes and dashes) goes through ``bytes.translate``; anything else through ``str.translate`` on a
+lazily filled table. Neither path loops over characters in Python.
+"""
+
+from __future__ import annotations
+
+import codecs
+import unicodedata
+from bisect import bisect_right
+
+_SENTINEL = 0xFF          # in a translated Latin-1 byte string: "this text needs the full path"
+_CHUNK = 1024             # characters per block when mapping folded offsets back to the original
+_RUN_CACHE_LIMIT = 4096   # distinct non-Latin-1 runs remembered by the encode error handlers
+# Punctuation above U+00FF that news text is full of: curly quotes, dashes, ellipsis.
+_COMMON_PUNCTUATION = "\u2019\u201c\u201d\u2014\u2013\u2018\u2026"
+
+
+class _NeedsFullPath(Exception):
+    """A non-Latin-1 character folds to a non-ASCII letter: use the str.translate path."""
+
+
+def _dropped(char: str) -> bool:
+    # Combining marks (accents) and invisible format characters vanish without a trace.
+    category = unicodedata.category(char)
+    return category[0] == "M" or category == "Cf"
+
+
+def fold_char(char: str, *, keep_case: bool = False) -> str:
+    """One character folded: its letters and digits, a space for anything else, "" if dropped."""
+    text = unicodedata.normalize("NFKC", char)
+    if not keep_case:
+        text = text.casefold()
+    text = unicodedata.normalize("NFKD", text)
+    return "".join(c if c.isalnum() else " " for c in text if not _dropped(c))
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table filled on first use of each code point."""
+
+    def __init__(self, keep_case: bool) -> None:
+        super().__init__()
+        self.keep_case = keep_case
+
+    def __missing__(self, code: int) -> str:
+        folded = fold_char(chr(code), keep_case=self.keep_case)
+        self[code] = folded
+        return folded
+
+
+class _Folding:
+    """The tables of one folding (case-folded, or case kept)."""
+
+    def __init__(self, keep_case: bool) -> None:
+        self.keep_case = keep_case
+        self.table = _FoldTable(keep_case)
+        latin1 = bytearray()
+        deleted = bytearray()
+        for code in range(256):
+            folded = self.table[code]
+            if folded == "":
+                deleted.append(code)
+                latin1.append(0x20)
+            elif len(folded) == 1 and folded.isascii():
+                latin1.append(ord(folded))
+            else:                     # "ß" -> "ss", "æ" stays "æ": rare, take the full path
+                latin1.append(_SENTINEL)
+        self.latin1 = bytes(latin1)
+        self.deleted = bytes(deleted)
+        self.ascii = {code: self.table[code] for code in range(128)}
+        self.runs: dict[str, bytes] = {}
+        self.error_name = "armswatch.fold" + (".keep_case" if keep_case else "")
+        codecs.register_error(self.error_name, self._fold_run)
+
+    def _fold_run(self, error: UnicodeError) -> tuple[bytes, int]:
+        # Called by str.encode("latin-1") for each run of characters above U+00FF.
+        if not isinstance(error, UnicodeEncodeError):
+            raise error
+        run = error.object[error.start:error.end]
+        folded = self.runs.get(run)
+        if folded is None:
+            text = run.translate(self.table)
+            if not text.isascii():
+                raise _NeedsFullPath
+            folded = text.encode("ascii")
+            if len(self.runs) >= _RUN_CACHE_LIMIT:
+                self.runs.clear()
+            self.runs[run] = folded
+        return folded, error.end
+
+    def apply(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text)
+        if text.isascii():       # str.translate has a fast path for ASCII to ASCII
+            return _collapse(text.translate(self.ascii))
+        for char in _COMMON_PUNCTUATION:
+            if char in text:     # cheaper than one error-handler call per occurrence
+                text = text.replace(char, " ")
+        try:
+            raw = text.encode("latin-1", errors=self.error_name)
+        except _NeedsFullPath:
+            return _collapse(text.translate(self.table))
+        if any(code in raw for code in self.deleted):
+            folded = raw.translate(self.latin1, self.deleted)
+        else:                    # translate without deletions is twice as fast
+            folded = raw.translate(self.latin1)
+        if _SENTINEL in folded:
+            return _collapse(text.translate(self.table))
+        return _collapse(folded.decode("ascii"))
+
+
+def _collapse(text: str) -> str:
+    while "  " in text:
+        text = text.replace("  ", " ")
+    return text.strip(" ")
+
+
+_FOLDED = _Folding(keep_case=False)
+_KEEP_CASE = _Folding(keep_case=True)
+
+
+def normalise(text: str) -> str:
+    """Fold text for matching: NFKC, casefold, no accents, words separated by single spaces."""
+    return _FOLDED.apply(text)
+
+
+def normalise_keep_case(text: str) -> str:
+    """As ``normalise`` but keeping letter case: to tell "IBIS" (the system) from "ibis"."""
+    return _KEEP_CASE.apply(text)
+
+
+class OffsetMap:
+    """Maps positions in ``normalise(text)`` back to positions in ``text``.
+
+    The text is cut into blocks at spaces; blocks are folded at C speed, only as far as the
+    positions asked for, to learn where each lands in the folded text, and only a block that holds
+    a wanted position is mapped character by character. Built only for a field that matched, so
+    the hot path never pays for it.
+    """
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._next = 0                     # where the first block not yet folded starts
+        self._length = 0                   # folded length of the blocks folded so far
+        self._starts: list[int] = []       # folded start of each non-empty block
+        self._blocks: list[tuple[int, int, str]] = []   # (original start, original end, folded)
+        self._maps: dict[int, list[int] | None] = {}
+
+    def original(self, position: int) -> int:
+        """Index in the original text of the character that produced folded ``position``."""
+        self._fold_up_to(position)
+        if not self._blocks:
+            return 0
+        index = max(0, bisect_right(self._starts, position) - 1)
+        start, end, folded = self._blocks[index]
+        local = min(max(position - self._starts[index], 0), len(folded) - 1)
+        mapping = self._block_map(index)
+        if mapping is None:       # folding a block char by char disagreed: estimate instead
+            return start + (local * (end - start)) // max(len(folded), 1)
+        return start + mapping[local]
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original [a, b) of the folded span [start, end), with trailing dropped marks."""
+        first = self.original(start)
+        last = self.original(max(end - 1, start)) + 1
+        while last < len(self.text) and fold_char(self.text[last]) == "":
+            last += 1             # keep a combining accent with its letter
+        return first, max(last, first)
+
+    def _fold_up_to(self, position: int) -> None:
+        text = self.text
+        while self._next < len(text) and (not self._starts or self._length <= position):
+            cut = text.find(" ", self._next + _CHUNK)
+            start, end = self._next, (len(text) if cut < 0 else cut + 1)
+            self._next = end
+            folded = normalise(text[start:end])
+            if not folded:
+                continue
+            if self._starts:
+                self._length += 1      # the space that joins two blocks
+            self._starts.append(self._length)
+            self._blocks.append((start, end, folded))
+            self._length += len(folded)
+
+    def _block_map(self, index: int) -> list[int] | None:
+        if index not in self._maps:
+            start, end, folded = self._blocks[index]
+            chars, mapping = _fold_with_positions(self.text[start:end])
+            self._maps[index] = mapping if chars == folded else None
+        return self._maps[index]
+
+
+def _fold_with_positions(text: str) -> tuple[str, list[int]]:
+    """Fold text character by character, remembering each folded character's source index."""
+    out: list[str] = []
+    positions: list[int] = []
+    pending_space = False
+    for index, char in enumerate(text):
+        for folded in fold_char(char):
+            if folded == " ":
+                pending_space = bool(out)
+                continue
+            if pending_space:
+                out.append(" ")
+                positions.append(index)
+                pending_space = False
+            out.append(folded)
+            positions.append(index)
+    return "".join(out), positions

@@ -1,0 +1,202 @@
+"""One poll cycle: fetch the feeds concurrently, parse what changed, match new articles, store them.
+
+Each feed is handled alone: a feed that fails records its error and the others go on. Only a storage
+failure (locked database, full disk) ends the cycle, because nothing after it could be saved either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+
+from monitor import feedstate
+from monitor.fetch import Fetcher, FetchRequest, FetchResult
+from monitor.match import WatchList
+from monitor.parse import ParsedFeed, ParserPool
+from monitor.settings import FeedConfig, PollingConfig
+from storage.errors import FetchError, ParseError
+from storage.records import Article, FeedState, Match
+from storage.store import Store
+
+OutcomeStatus = Literal["ok", "not_modified", "unchanged", "failed", "gone"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class FeedOutcome:
+    """What polling one feed did."""
+
+    feed: str
+    status: OutcomeStatus
+    new_articles: int = 0
+    new_hits: int = 0
+    error: str | None = None
+    hit_ids: tuple[str, ...] = ()   # ids of new articles that matched
+
+
+@dataclass
+class PollReport:
+    started: datetime
+    finished: datetime
+    outcomes: list[FeedOutcome] = field(default_factory=list)
+
+    def count(self, *statuses: OutcomeStatus) -> int:
+        return sum(1 for o in self.outcomes if o.status in statuses)
+
+    @property
+    def new_articles(self) -> int:
+        return sum(o.new_articles for o in self.outcomes)
+
+    @property
+    def new_hits(self) -> int:
+        return sum(o.new_hits for o in self.outcomes)
+
+    @property
+    def hit_ids(self) -> list[str]:
+        return [i for o in self.outcomes for i in o.hit_ids]
+
+    @property
+    def failures(self) -> list[FeedOutcome]:
+        return [o for o in self.outcomes if o.status in ("failed", "gone")]
+
+    @property
+    def duration(self) -> float:
+        return (self.finished - self.started).total_seconds()
+
+    def summary(self) -> str:
+        return (f"{len(self.outcomes)} feeds: {self.count('ok')} ok, "
+                f"{self.count('not_modified', 'unchanged')} not modified, "
+                f"{self.count('failed', 'gone')} failed; "
+                f"{self.new_articles} new articles, {self.new_hits} new hits "
+                f"in {self.duration:.1f} s")
+
+
+def due_feeds(feeds: Sequence[FeedConfig], store: Store, now: datetime) -> list[FeedConfig]:
+    """Feeds whose next check has come. A feed that answered 410 Gone is polled only on request."""
+    states = {s.name: s for s in store.feeds.all()}
+    due = []
+    for feed in feeds:
+        state = states.get(feed.name)
+        if state is None or state.next_check is None:
+            due.append(feed)
+        elif state.status != "gone" and state.next_check <= now:
+            due.append(feed)
+    return due
+
+
+class Poller:
+    """Runs poll cycles over a store with one fetcher and one parser pool."""
+
+    def __init__(self, *, store: Store, watchlist: WatchList, polling: PollingConfig,
+                 fetcher: Fetcher, parser: ParserPool,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.watchlist = watchlist
+        self.polling = polling
+        self.fetcher = fetcher
+        self.parser = parser
+        self.clock = clock
+
+    async def poll(self, feeds: Sequence[FeedConfig], *,
+                   on_feed_done: Callable[[FeedOutcome], None] | None = None) -> PollReport:
+        """Poll these feeds now, concurrently (the fetcher bounds the concurrency)."""
+        self.store.feeds.sync((f.name, f.url) for f in feeds)
+        report = PollReport(started=self.clock(), finished=self.clock())
+
+        async def one(feed: FeedConfig) -> None:
+            outcome = await self.poll_feed(feed)
+            report.outcomes.append(outcome)
+            if on_feed_done is not None:
+                on_feed_done(outcome)
+
+        async with asyncio.TaskGroup() as group:
+            for feed in feeds:
+                group.create_task(one(feed))
+        report.finished = self.clock()
+        return report
+
+    async def poll_feed(self, feed: FeedConfig) -> FeedOutcome:
+        state = self.store.feeds.get(feed.name) or FeedState(name=feed.name, url=feed.url)
+        try:
+            result = await self.fetcher.fetch(FetchRequest(
+                name=feed.name, url=feed.url, etag=state.etag, last_modified=state.last_modified))
+        except FetchError as exc:
+            return self._failed(feed, state, str(exc), http_status=exc.status,
+                                retry_after=exc.retry_after, gone=exc.gone)
+        if result.not_modified or result.body is None:
+            return self._unchanged(feed, state, result, "not_modified")
+        body_hash = hashlib.sha256(result.body).hexdigest()
+        if body_hash == state.body_hash:
+            # Servers without validators often resend the same bytes: parsing them is wasted work.
+            return self._unchanged(feed, state, result, "unchanged")
+        fetched_at = self.clock()
+        try:
+            parsed = await self.parser.parse(
+                result.body, feed_name=feed.name, url=result.url, headers=result.headers,
+                language=feed.language, fetched_at=fetched_at,
+                timeout=self.polling.parse_timeout.total_seconds())
+        except ParseError as exc:
+            return self._failed(feed, state, str(exc), http_status=result.status)
+        return self._store_articles(feed, state, result, parsed, body_hash)
+
+    def _store_articles(self, feed: FeedConfig, state: FeedState, result: FetchResult,
+                        parsed: ParsedFeed, body_hash: str) -> FeedOutcome:
+        articles = _unique(parsed.articles)
+        known = self.store.articles.known(articles)
+        new = [a for a in articles if a.id not in known]
+        matches: dict[str, list[Match]] = {}
+        for article in new:
+            found = self.watchlist.match(article.title, article.summary, article.content)
+            if found:
+                matches[article.id] = found
+        new_state = feedstate.after_success(
+            state, now=self.clock(), interval=feed.interval, http_status=result.status,
+            not_modified=False, etag=result.etag, last_modified=result.last_modified,
+            body_hash=body_hash)
+        saved = self.store.save_feed_result(new_state, new, matches)
+        inserted = set(saved.new_articles)
+        return FeedOutcome(feed=feed.name, status="ok", new_articles=len(inserted),
+                           new_hits=saved.new_hits,
+                           hit_ids=tuple(i for i in matches if i in inserted))
+
+    def _unchanged(self, feed: FeedConfig, state: FeedState, result: FetchResult,
+                   status: OutcomeStatus) -> FeedOutcome:
+        new_state = feedstate.after_success(
+            state, now=self.clock(), interval=feed.interval, http_status=result.status,
+            not_modified=True, etag=result.etag, last_modified=result.last_modified, body_hash=None)
+        self.store.save_feed_state(new_state)
+        return FeedOutcome(feed=feed.name, status=status)
+
+    def _failed(self, feed: FeedConfig, state: FeedState, error: str, *,
+                http_status: int | None, retry_after: float | None = None,
+                gone: bool = False) -> FeedOutcome:
+        new_state = feedstate.after_failure(
+            state, now=self.clock(), interval=feed.interval,
+            max_interval=self.polling.max_interval, error=error, http_status=http_status,
+            retry_after=retry_after, gone=gone)
+        self.store.save_feed_state(new_state)
+        return FeedOutcome(feed=feed.name, status="gone" if gone else "failed", error=error)
+
+
+def _unique(articles: Sequence[Article]) -> list[Article]:
+    """Drop repeats inside one feed (same id, guid or canonical URL): the first one wins."""
+    seen: set[str] = set()
+    unique = []
+    for article in articles:
+        keys = {f"id:{article.id}"}
+        if article.guid:
+            keys.add(f"guid:{article.guid}")
+        if article.canonical_url:
+            keys.add(f"url:{article.canonical_url}")
+        if keys & seen:
+            continue
+        seen |= keys
+        unique.append(article)
+    return unique

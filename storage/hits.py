@@ -1,0 +1,201 @@
+"""The ``matches`` table and the queries over hits (articles that matched at least one item)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from storage.records import Hit, Kind, Match
+from storage.rows import (
+    MATCH_COLUMNS,
+    article_from_row,
+    match_from_row,
+    match_row,
+    time_text,
+)
+
+if TYPE_CHECKING:
+    from storage.store import Store
+
+_CHUNK = 500  # values per IN (...) query, well under SQLite's limit on parameters
+
+# A repeated piece of evidence is kept once; invalid rows (NOT NULL, CHECK) still fail the write.
+_INSERT = "INSERT INTO matches ({}) VALUES ({}) ON CONFLICT DO NOTHING".format(
+    ", ".join(MATCH_COLUMNS), ", ".join("?" * len(MATCH_COLUMNS)))
+
+# Programs before topics (design §6), then a stable order a reader can follow.
+_MATCH_ORDER = ("CASE kind WHEN 'program' THEN 0 ELSE 1 END, item,"
+                " CASE field WHEN 'title' THEN 0 WHEN 'summary' THEN 1 ELSE 2 END, term")
+
+Driver = Literal["published", "matches", "fts"]
+
+_HYPHENATED = re.compile(r"^\w+(?:-\w+)+$")
+
+
+class HitTable:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add_matches(self, article_ids: Iterable[str],
+                    matches: Mapping[str, Sequence[Match]]) -> int:
+        """Store the matches of these articles; return how many of them have any."""
+        rows = [match_row(article_id, match)
+                for article_id in article_ids for match in matches.get(article_id, ())]
+        with self.store.transaction() as db:
+            db.conn.executemany(_INSERT, rows)
+        return len({row[0] for row in rows})
+
+    def query(self, *, item: str | None = None, since: datetime | None = None,
+              search: str | None = None, language: str | None = None, limit: int = 50,
+              kinds: Iterable[Kind] | None = None) -> list[Hit]:
+        """Hits, newest published first.
+
+        ``item``: a canonical watch item name, any case. ``since``: published at or after.
+        ``search``: words to find in titles and summaries, accents optional; taken literally
+        (no FTS syntax). ``kinds``: only hits with a match of one of these kinds.
+        """
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        filters = HitFilters(item=item, since=since, fts=fts_query(search) if search else None,
+                             language=language, kinds=tuple(sorted(set(kinds or ()))))
+        with self.store.translated():
+            sql, params = filters.sql(self._driver(filters, limit))
+            rows = list(self.store.db.query(sql + " LIMIT ?", [*params, limit]))
+            found = self._matches_of([r["id"] for r in rows])
+        return [Hit(article=article_from_row(r), matches=tuple(found.get(r["id"], ())))
+                for r in rows]
+
+    def _driver(self, filters: HitFilters, limit: int) -> Driver:
+        """Which rows to start from: the fewest candidates, or else the newest articles.
+
+        Starting from n candidates costs about n lookups and a sort; walking articles newest
+        first costs about limit * articles / n steps. They cross near sqrt(limit * articles).
+        """
+        size = self.store.db.execute("SELECT max(rowid) FROM articles").fetchone()[0] or 0
+        bound = min(max(math.isqrt(limit * size), 500), 20_000)
+        evidence, evidence_params = filters.evidence()
+        counts: dict[Driver, int] = {"matches": self._count_upto(
+            f"SELECT 1 FROM matches AS m WHERE {' AND '.join(evidence) or '1'}",
+            evidence_params, bound)}
+        if filters.fts is not None:
+            counts["fts"] = self._count_upto(
+                "SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?", [filters.fts], bound)
+        few = sorted((n, driver) for driver, n in counts.items() if n <= bound)
+        return few[0][1] if few else "published"
+
+    def _count_upto(self, sql: str, params: list[Any], bound: int) -> int:
+        """Rows of ``sql``, counted no further than ``bound + 1`` (so it stays cheap)."""
+        cursor = self.store.db.execute(
+            f"SELECT count(*) FROM ({sql} LIMIT {bound + 1})", params)
+        return int(cursor.fetchone()[0])
+
+    def get(self, article_id: str) -> Hit | None:
+        """The hit for this article; None if there is no such article or it matched nothing."""
+        with self.store.translated():
+            rows = list(self.store.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
+            found = self._matches_of([article_id])
+        if not rows or article_id not in found:
+            return None
+        return Hit(article=article_from_row(rows[0]), matches=tuple(found[article_id]))
+
+    def count(self) -> int:
+        """How many articles have at least one match."""
+        with self.store.translated():
+            cursor = self.store.db.execute("SELECT count(DISTINCT article_id) FROM matches")
+            return int(cursor.fetchone()[0])
+
+    def _matches_of(self, article_ids: Sequence[str]) -> dict[str, list[Match]]:
+        found: dict[str, list[Match]] = {}
+        for start in range(0, len(article_ids), _CHUNK):
+            chunk = list(article_ids[start:start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            for row in self.store.db.query(
+                    f"SELECT * FROM matches WHERE article_id IN ({marks})"
+                    f" ORDER BY article_id, {_MATCH_ORDER}", chunk):
+                found.setdefault(row["article_id"], []).append(match_from_row(row))
+        return found
+
+
+@dataclass(frozen=True)
+class HitFilters:
+    """A hits query's conditions, written as SQL for whichever driver runs it."""
+
+    item: str | None
+    since: datetime | None
+    fts: str | None
+    language: str | None
+    kinds: tuple[str, ...]
+
+    def evidence(self) -> tuple[list[str], list[Any]]:
+        """Conditions on a match row ``m`` that a hit needs at least one of."""
+        conditions: list[str] = []
+        params: list[Any] = []
+        if self.item is not None:
+            conditions.append("m.item = ? COLLATE NOCASE")
+            params.append(self.item)
+        if self.kinds:
+            conditions.append(f"m.kind IN ({', '.join('?' * len(self.kinds))})")
+            params += self.kinds
+        return conditions, params
+
+    def sql(self, driver: Driver) -> tuple[str, list[Any]]:
+        """The SELECT over articles (without LIMIT) and its parameters.
+
+        CROSS JOIN fixes the join order, so the chosen driver really does drive.
+        """
+        evidence, evidence_params = self.evidence()
+        where: list[str] = []
+        params: list[Any] = []
+        if driver == "fts":
+            source = "articles_fts CROSS JOIN articles AS a ON a.rowid = articles_fts.rowid"
+            where.append("articles_fts MATCH ?")
+            params.append(self.fts)
+        elif driver == "matches":
+            source = (f"(SELECT DISTINCT m.article_id FROM matches AS m"
+                      f" WHERE {' AND '.join(evidence) or '1'}) AS h"
+                      " CROSS JOIN articles AS a ON a.id = h.article_id")
+            params += evidence_params
+        else:
+            source = "articles AS a INDEXED BY articles_published"
+        if driver != "matches":
+            where.append("EXISTS (SELECT 1 FROM matches AS m WHERE "
+                         + " AND ".join(["m.article_id = a.id", *evidence]) + ")")
+            params += evidence_params
+        if driver != "fts" and self.fts is not None:
+            where.append("EXISTS (SELECT 1 FROM articles_fts AS f"
+                         " WHERE f.rowid = a.rowid AND articles_fts MATCH ?)")
+            params.append(self.fts)
+        if self.since is not None:
+            where.append("a.published >= ?")
+            params.append(time_text(self.since))
+        if self.language is not None:
+            where.append("a.language = ? COLLATE NOCASE")
+            params.append(self.language)
+        sql = (f"SELECT a.* FROM {source} WHERE {' AND '.join(where) or '1'}"
+               " ORDER BY a.published DESC, a.rowid DESC")
+        return sql, params
+
+
+def fts_query(text: str) -> str | None:
+    """The user's words as an FTS5 query that cannot be a syntax error; None if there are none.
+
+    Each word (or "quoted phrase") becomes a quoted phrase, all of them required. A hyphenated
+    word also finds its joined form: "e-Trace" finds "e-Trace", "e trace" and "eTrace".
+    """
+    if text.count('"') % 2:
+        text += '"'
+    terms = []
+    for word in re.split(r'\s+|(".*?")', text):
+        if not word or word == '""':
+            continue
+        inner = word[1:-1] if word.startswith('"') else word
+        phrase = '"' + inner.replace('"', '""') + '"'
+        if _HYPHENATED.match(inner):
+            terms.append(f'({phrase} OR "{inner.replace("-", "")}")')
+        else:
+            terms.append(phrase)
+    return " AND ".join(terms) or None

@@ -1,0 +1,119 @@
+"""The database schema, as migrations that only append (sqlite-utils ``Migrations``).
+
+Never edit a migration that has shipped: add a new one below it. Each runs in a transaction with
+the record of it having run, so a failed migration leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("armswatch")
+
+_TABLES = [
+    """CREATE TABLE feeds (
+        name TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        etag TEXT,
+        last_modified TEXT,
+        body_hash TEXT,
+        status TEXT NOT NULL DEFAULT 'new',
+        http_status INTEGER,
+        error TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        failing_since TEXT,
+        last_checked TEXT,
+        last_success TEXT,
+        next_check TEXT
+    )""",
+    """CREATE TABLE articles (
+        id TEXT PRIMARY KEY,
+        feed TEXT NOT NULL,
+        guid TEXT,
+        url TEXT,
+        canonical_url TEXT,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL DEFAULT '',
+        content TEXT NOT NULL DEFAULT '',
+        published TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        language TEXT,
+        author TEXT
+    )""",
+    """CREATE TABLE matches (
+        article_id TEXT NOT NULL REFERENCES articles(id),
+        item TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('program', 'topic')),
+        term TEXT NOT NULL,
+        field TEXT NOT NULL CHECK (field IN ('title', 'summary', 'content')),
+        snippet TEXT NOT NULL,
+        PRIMARY KEY (article_id, item, term, field)
+    )""",
+    """CREATE TABLE digests (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        created TEXT NOT NULL,
+        period_start TEXT,
+        period_end TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt TEXT,
+        sent_at TEXT,
+        message_id TEXT
+    )""",
+    """CREATE TABLE deliveries (
+        channel TEXT NOT NULL,
+        article_id TEXT NOT NULL REFERENCES articles(id),
+        digest_id INTEGER NOT NULL REFERENCES digests(id),
+        PRIMARY KEY (channel, article_id)
+    )""",
+]
+
+_INDEXES = [
+    # The same story from two feeds (or twice in one) is stored once.
+    "CREATE UNIQUE INDEX articles_guid ON articles(guid) WHERE guid IS NOT NULL",
+    "CREATE UNIQUE INDEX articles_canonical_url ON articles(canonical_url)"
+    " WHERE canonical_url IS NOT NULL",
+    "CREATE INDEX articles_published ON articles(published)",
+    # Covers the per-feed count and newest first_seen of ``feeds`` health.
+    "CREATE INDEX articles_feed ON articles(feed, first_seen)",
+    # NOCASE: ``hits --item`` takes the canonical name in any case.
+    "CREATE INDEX matches_item ON matches(item COLLATE NOCASE, article_id)",
+    "CREATE INDEX deliveries_digest ON deliveries(digest_id)",
+    "CREATE INDEX digests_channel_status ON digests(channel, status)",
+]
+
+# For people browsing in Datasette: one row per article that matched, newest first.
+_HITS_VIEW = """
+SELECT a.id, a.published, a.first_seen, a.feed, a.title,
+       coalesce(a.url, a.canonical_url) AS url, a.language,
+       (SELECT group_concat(item, ', ') FROM (SELECT DISTINCT item FROM matches
+         WHERE article_id = a.id AND kind = 'program' ORDER BY item)) AS programs,
+       (SELECT group_concat(item, ', ') FROM (SELECT DISTINCT item FROM matches
+         WHERE article_id = a.id AND kind = 'topic' ORDER BY item)) AS topics,
+       (SELECT group_concat(term, ', ') FROM (SELECT DISTINCT term FROM matches
+         WHERE article_id = a.id ORDER BY term)) AS terms
+FROM articles AS a
+WHERE EXISTS (SELECT 1 FROM matches WHERE article_id = a.id)
+ORDER BY a.published DESC
+"""
+
+
+@MIGRATIONS(name="0001_initial")
+def create_initial_schema(db: Database) -> None:
+    for statement in _TABLES + _INDEXES:
+        db.execute(statement)
+    # External-content FTS5 kept in step by triggers; remove_diacritics 2: "mision" finds "Misión".
+    db.table("articles").enable_fts(["title", "summary"], create_triggers=True,
+                                    tokenize="unicode61 remove_diacritics 2")
+    db.create_view("hits", _HITS_VIEW)
+
+
+def apply_migrations(db: Database) -> None:
+    """Bring the schema up to date; a no-op when nothing is pending."""
+    MIGRATIONS.apply(db)
+
+
+def pending_migrations(db: Database) -> list[str]:
+    return [migration.name for migration in MIGRATIONS.pending(db)]

@@ -1,0 +1,187 @@
+"""The pure parts of digests: grouping, highlighting and each rendering's escaping and limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from html.parser import HTMLParser
+
+from slackserver import slack_problem
+from test_digest_support import HOSTILE_TITLE, NOW, WATCH_ORDER, article, channel, match
+
+from alerts.digest import ChannelFailure, Digest, DigestContext, build_digest
+from alerts.highlight import highlight
+from alerts.links import safe_url
+from alerts.render_html import render_html
+from alerts.render_slack import MAX_BLOCKS, MAX_SECTION_CHARS, render_slack
+from alerts.render_text import render_markdown, render_text
+from alerts.wording import subject
+from storage.records import FeedState, Hit
+
+CONTEXT = DigestContext(digest_id=7, created=NOW, period_start=NOW - timedelta(days=1),
+                        period_end=NOW)
+EMAIL = channel("team-email", "email", timezone="America/Mexico_City")
+
+
+def make(hits: list[Hit], context: DigestContext = CONTEXT, config: object = EMAIL) -> Digest:
+    assert config is EMAIL or hasattr(config, "name")
+    return build_digest(hits, config, WATCH_ORDER, context)  # type: ignore[arg-type]
+
+
+def hostile() -> Hit:
+    return Hit(article(
+        "evil", title=HOSTILE_TITLE, url="javascript:alert(document.cookie)",
+        feed="Feed <i>x</i>"), (match(snippet="<img src=x onerror=alert(1)> la Misión "
+                                             "Cortafuegos & <!channel> *bold*"),))
+
+
+def test_hits_grouped_programs_first_in_watch_order_newest_first_each_once() -> None:
+    old = article("old", first_seen=NOW - timedelta(hours=5))
+    new = article("new", first_seen=NOW - timedelta(hours=1))
+    both = article("both", first_seen=NOW - timedelta(hours=2))
+    topic = article("topic", first_seen=NOW - timedelta(hours=3))
+    digest = make([
+        Hit(topic, (match("arms trafficking", "tráfico de armas", kind="topic"),)),
+        Hit(old, (match(),)),
+        Hit(both, (match("arms trafficking", "tráfico de armas", kind="topic"),
+                   match("eTrace", "eTrace"), match())),
+        Hit(new, (match(),)),
+    ])
+    assert [(g.item, [e.article.id for e in g.entries]) for g in digest.groups] == [
+        ("Mission Firewall", ["a-new", "a-both", "a-old"]),
+        ("arms trafficking", ["a-topic"]),
+    ]
+    both_entry = digest.groups[0].entries[1]
+    assert both_entry.also == ("eTrace", "arms trafficking")
+    assert digest.hit_count == 4
+
+
+def test_channel_restrictions_keep_only_its_items_and_kinds() -> None:
+    hits = [Hit(article("p"), (match(),)),
+            Hit(article("t"), (match("arms trafficking", "tráfico de armas", kind="topic"),))]
+    only_topics = channel("t", "stdout", kinds=("topic",))
+    assert [g.item for g in make(hits, config=only_topics).groups] == ["arms trafficking"]
+    only_item = channel("i", "stdout", items=("mission firewall",))   # any case
+    assert [g.item for g in make(hits, config=only_item).groups] == ["Mission Firewall"]
+
+
+def test_highlight_ignores_case_accents_and_hyphens_but_not_partial_words() -> None:
+    parts = highlight("La MISION  cortafuegos, el eTrace y misiones", ["Misión Cortafuegos",
+                                                                       "e-Trace"])
+    assert [p.text for p in parts if p.marked] == ["MISION  cortafuegos", "eTrace"]
+    assert "".join(p.text for p in parts) == "La MISION  cortafuegos, el eTrace y misiones"
+    assert not any(p.marked for p in highlight("las misiones", ["Misión"]))
+
+
+def test_safe_url_allows_only_http_and_https() -> None:
+    assert safe_url("https://a.example/x?q=1&r=<2>|") == "https://a.example/x?q=1&r=%3C2%3E%7C"
+    for bad in ("javascript:alert(1)", " JAVASCRIPT:alert(1)", "data:text/html,x", "/relative",
+                "http://", "mailto:a@b.c", "https://a.example/\nx", None, ""):
+        assert safe_url(bad) is None, bad
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.hrefs: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.hrefs += [v or "" for k, v in attrs if k == "href"]
+        assert not any(k.startswith("on") for k, _ in attrs), attrs
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_html_escapes_feed_text_and_renders_unsafe_links_inert() -> None:
+    html = render_html(make([hostile(), Hit(article("ok"), (match(),))]))
+    parsed = _Tags()
+    parsed.feed(html)
+    assert "script" not in parsed.tags and "img" not in parsed.tags and "i" not in parsed.tags
+    assert parsed.hrefs == ["https://news.example.org/ok?a=1&b=2"]
+    assert "javascript:" not in html.split("<body")[1].lower().replace("javascript:alert(document",
+                                                                        "")
+    text = "".join(parsed.text)
+    assert HOSTILE_TITLE in text           # shown, as text
+    assert "&lt;script&gt;" in html and "&amp;" in html
+    assert "<style" not in html and "<script" not in html
+
+
+def test_html_highlights_the_term_and_has_footer_and_period() -> None:
+    html = render_html(make([Hit(article("ok"), (match(),))]))
+    assert re.search(r"<strong[^>]*>Misión Cortafuegos</strong>", html)
+    assert "config/watchlist.toml" in html and "armswatch watch test" in html
+    assert "22 Nov 2025" in html and "CST" in html          # the channel's time zone
+
+
+def test_text_and_markdown_renderings() -> None:
+    digest = make([hostile(), Hit(article("ok", language="en"), (match(),))])
+    text = render_text(digest)
+    assert "javascript:" not in text and "no web link" in text
+    assert "*Misión Cortafuegos*" in text
+    assert "https://news.example.org/ok?a=1&b=2" in text and "English" in text
+    md = render_markdown(digest)
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "](javascript" not in md and "javascript:" not in md
+    assert "[Story ok](https://news.example.org/ok?a=1&b=2)" in md
+    assert "**Misión Cortafuegos**" in md and r"\*bold\*" in md
+
+
+def test_slack_escapes_mrkdwn_and_never_links_unsafe_urls() -> None:
+    payloads = render_slack(make([hostile()]))
+    dump = json.dumps(payloads)
+    assert "<!channel>" not in dump and "&lt;!channel&gt;" in dump
+    assert "javascript" not in dump
+    assert "&lt;script&gt;" in dump and "<script" not in dump
+    assert "<https://" not in dump
+    ok = json.dumps(render_slack(make([Hit(article("ok"), (match(),))])))
+    assert "<https://news.example.org/ok?a=1&amp;b=2|Story ok>" in ok
+
+
+def test_500_hits_split_into_slack_messages_within_block_kit_limits() -> None:
+    hits = [Hit(article(f"n{i}", title="Título " + "largo " * 40 + str(i),
+                        first_seen=NOW - timedelta(minutes=i)),
+                (match(snippet="… " + "palabras de contexto " * 20 + "Misión Cortafuegos …"),
+                 match("arms trafficking", "tráfico de armas", kind="topic")))
+            for i in range(500)]
+    failing = tuple(FeedState(name=f"Feed {i}", url="https://x", status="failed", error="HTTP 500",
+                              error_count=4) for i in range(40))
+    context = DigestContext(7, NOW, NOW - timedelta(days=1), NOW, failing_feeds=failing)
+    payloads = render_slack(make(hits, context))
+    assert len(payloads) > 1
+    for number, payload in enumerate(payloads, start=1):
+        assert slack_problem(payload) is None, number
+        assert len(payload["blocks"]) <= MAX_BLOCKS
+        assert all(len(b["text"]["text"]) <= MAX_SECTION_CHARS
+                   for b in payload["blocks"] if b["type"] == "section")
+        assert f"part {number} of {len(payloads)}" in payload["text"]
+    shown = sum(json.dumps(p).count("news.example.org/n") for p in payloads)
+    assert shown == 500                                     # every hit, once
+    assert "Feeds failing" in json.dumps(payloads[-1])
+
+
+def test_empty_digest_and_problem_sections() -> None:
+    failure = ChannelFailure("slack", 4, "Slack is failing (HTTP 500)", NOW - timedelta(hours=3))
+    gone = FeedState(name="Milenio", url="https://x", status="gone", error="HTTP 410 Gone")
+    context = DigestContext(7, NOW, NOW - timedelta(days=1), NOW, failing_feeds=(gone,),
+                            failing_channels=(failure,))
+    digest = make([], context)
+    assert subject(digest).startswith("Armswatch digest: no new hits")
+    text = render_text(digest)
+    assert "Milenio: HTTP 410 Gone" in text
+    assert "Channel slack: Slack is failing (HTTP 500) — 4 failed attempts" in text
+    # A channel is never told about its own failures.
+    own = build_digest([], channel("slack", "slack"), WATCH_ORDER, context)
+    assert own.failing_channels == ()
+
+
+def test_subject_counts_items_and_names_the_period() -> None:
+    digest = make([Hit(article("a"), (match(),)), Hit(article("b"), (match(),)),
+                   Hit(article("c"), (match("eTrace", "eTrace"),))])
+    assert subject(digest, "[Armswatch]") == (
+        "[Armswatch] Armswatch digest: 3 new hits (Mission Firewall 2, eTrace 1)"
+        " · 22 Nov 2025 07:00 – 23 Nov 2025 07:00 CST")
