@@ -33,23 +33,41 @@ def _link(url: str, label: str) -> str:
     return f"<{mrkdwn_escape(url)}|{label}>"
 
 
-def _snippet(entry: Entry) -> str:
-    snippet = wording.clean(entry.snippet, SNIPPET_LIMIT)
+_MAX_HIT_CHARS = MAX_SECTION_CHARS - 200   # room for a group heading in the same section
+
+
+def _snippet(entry: Entry, limit: int) -> str:
+    snippet = wording.clean(entry.snippet, limit)
     return "".join(f"*{mrkdwn_escape(s.text)}*" if s.marked else mrkdwn_escape(s.text)
                    for s in highlight(snippet, entry.terms))
 
 
-def hit_text(entry: Entry, digest: Digest) -> str:
-    title = mrkdwn_escape(wording.clean(entry.article.title, TITLE_LIMIT) or "(untitled)")
-    link = safe_url(entry.article.url)
-    lines = [f"*{_link(link, title)}*" if link else f"*{title}*",
-             mrkdwn_escape(wording.source_line(entry, digest, host_of(entry.article.url)))]
-    if entry.snippet.strip():
-        lines.append(">" + _snippet(entry))
+def _hit_lines(entry: Entry, digest: Digest, title_limit: int, snippet_limit: int,
+               with_link: bool = True) -> str:
+    title = mrkdwn_escape(wording.clean(entry.article.title, title_limit) or "(untitled)")
+    link = safe_url(entry.article.url) if with_link else None
+    source = wording.clean(wording.source_line(entry, digest, host_of(entry.article.url)),
+                           title_limit)
+    lines = [f"*{_link(link, title)}*" if link else f"*{title}*", mrkdwn_escape(source)]
+    if entry.snippet.strip() and snippet_limit:
+        lines.append(">" + _snippet(entry, snippet_limit))
     also = wording.also_line(entry)
     if also:
-        lines.append(f"_{mrkdwn_escape(also)}_")
+        lines.append(f"_{mrkdwn_escape(wording.clean(also, title_limit))}_")
     return "\n".join(lines)
+
+
+def hit_text(entry: Entry, digest: Digest) -> str:
+    """One hit as mrkdwn, short enough to share a section with its group's heading."""
+    title_limit, snippet_limit = TITLE_LIMIT, SNIPPET_LIMIT
+    while title_limit >= 20:
+        # Escaping can grow text fivefold ("&" -> "&amp;"): shrink until it fits.
+        text = _hit_lines(entry, digest, title_limit, snippet_limit)
+        if len(text) <= _MAX_HIT_CHARS:
+            return text
+        title_limit, snippet_limit = title_limit // 2, snippet_limit // 2
+    # Only a monstrous URL gets here: show the hit without its link rather than cut the link.
+    return _hit_lines(entry, digest, title_limit, snippet_limit, with_link=False)
 
 
 def _section(text: str) -> Block:
@@ -92,11 +110,13 @@ def _problem_blocks(title: str, lines: list[str]) -> list[Block]:
 
 def digest_blocks(digest: Digest) -> list[Block]:
     """All blocks of the digest, in reading order, before splitting into messages."""
-    intro = " · ".join([wording.period(digest), *wording.counts(digest)])
-    blocks: list[Block] = [_section(f"*{mrkdwn_escape(wording.headline(digest))}*"),
+    intro = wording.clean(" · ".join([wording.period(digest), *wording.counts(digest)]), 1000)
+    headline = wording.clean(wording.headline(digest), 500)
+    blocks: list[Block] = [_section(f"*{mrkdwn_escape(headline)}*"),
                            _context(mrkdwn_escape(intro))]
     for group in digest.groups:
-        title = wording.group_title(group.item, group.kind, len(group.entries))
+        title = wording.clean(wording.group_title(group.item, group.kind, len(group.entries)),
+                              150)
         heading = f"*{mrkdwn_escape(title)}*"
         blocks += _sections(heading, [hit_text(e, digest) for e in group.entries])
     if not digest.groups:

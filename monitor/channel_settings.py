@@ -36,7 +36,7 @@ TYPE_KEYS = {
     "stdout": (),
 }
 _ALL_TYPE_KEYS = tuple(key for keys in TYPE_KEYS.values() for key in keys)
-SMTP_KEYS = ("host", "port", "username", "password", "security", "timeout")
+SMTP_KEYS = ("host", "port", "username", "password", "security", "timeout", "ca_file")
 SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 FILE_FORMATS = ("html", "markdown")
 
@@ -228,7 +228,9 @@ def _smtp_options(smtp: Table) -> dict[str, Any]:
                             '"none" sends the SMTP password unencrypted; use "starttls" or "tls"')
     return {"host": smtp.text("host", required=True), "port": _port(smtp, security),
             "username": username, "password": Secret(password) if password else None,
-            "security": security, "timeout": smtp.duration("timeout", timedelta(seconds=30))}
+            "security": security, "timeout": smtp.duration("timeout", timedelta(seconds=30)),
+            # A private CA for a self-hosted relay; the system's trust store otherwise.
+            "ca_file": smtp.text("ca_file") or None}
 
 
 def _port(smtp: Table, security: str) -> int:
@@ -246,7 +248,10 @@ def _port(smtp: Table, security: str) -> int:
 def _slack_options(table: Table) -> dict[str, Any]:
     url = table.text("webhook_url", required=True)
     parts = urlsplit(url)
-    if url and not isinstance(url, Unresolved) and (parts.scheme != "https" or not parts.netloc):
+    # Plain http only on loopback, for a local Slack emulator; the real webhook is https.
+    loopback = parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+    if url and not isinstance(url, Unresolved) and not (
+            (parts.scheme == "https" or loopback) and parts.netloc):
         # The URL itself is a secret: say what is wrong without repeating it.
         table.problem("webhook_url", "must be an https:// URL (the Slack incoming webhook)")
     return {"webhook_url": Secret(url), "username": table.text("username") or None,

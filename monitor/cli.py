@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import click
 
+from alerts.config import ChannelConfig
+from monitor.dispatch import deliver
 from monitor.match import WatchList
 from monitor.output import HIT_FORMATS, format_feeds, format_hits
 from monitor.pipeline import FeedOutcome, PollReport
@@ -58,13 +60,16 @@ class Context:
     def monitor(self) -> Monitor:
         return Monitor(self.config, db_path=self.db_path)
 
-    @contextmanager
-    def store(self) -> Iterator[Store]:
+    def existing_db(self) -> Path:
         path = self.db_path
         if not path.exists():
             raise click.ClickException(
                 f"no database at {path} yet: run `armswatch poll` first (or pass --db)")
-        store = Store.open(path)
+        return path
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        store = Store.open(self.existing_db())
         try:
             yield store
         finally:
@@ -139,7 +144,10 @@ async def _poll(ctx: Context, names: tuple[str, ...], every: bool) -> PollReport
         if not selected:
             click.echo("No feed is due; `armswatch poll --all` polls every feed now.", err=True)
         with _progress(len(selected)) as advance:
-            return await monitor.poll(selected, on_feed_done=advance)
+            report = await monitor.poll(selected, on_feed_done=advance)
+        for alert in await monitor.send_alerts(report):
+            click.echo(f"alert: {alert.summary()}")
+        return report
 
 
 @contextmanager
@@ -230,12 +238,52 @@ def watch_test(ctx: Context, text: str | None, file: Any) -> None:
 
 
 @cli.command()
+@click.option("--channel", "names", multiple=True, metavar="NAME",
+              help="Only this channel (repeatable); default: every configured channel.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent; send and mark nothing.")
+@click.option("--preview", type=click.Path(path_type=Path, dir_okay=False),
+              help="With --dry-run: also write the HTML rendering to this file.")
+@pass_context
+def digest(ctx: Context, names: tuple[str, ...], dry_run: bool, preview: Path | None) -> None:
+    """Build and send what is pending now, whatever the channels' schedules."""
+    if preview is not None and not dry_run:
+        raise click.UsageError("--preview goes with --dry-run")
+    channels = select_channels(ctx.config, names)
+    reports = deliver(ctx.existing_db(), channels, ctx.config.watch, dry_run=dry_run,
+                      preview_path=preview, retry_now=True)
+    for report in reports:
+        if dry_run and report.preview:
+            click.echo(report.preview)
+        click.echo(report.summary())
+    if preview is not None:
+        click.echo(f"HTML preview written to {preview}")
+    if any(r.failed for r in reports):
+        sys.exit(1)
+
+
+def select_channels(config: Config, names: tuple[str, ...]) -> list[ChannelConfig]:
+    if not config.channels:
+        raise ConfigError([
+            "armswatch.toml: channels: no digest channel is configured (or all were skipped: see "
+            "the warnings above); add a [[channels]] block, see docs/channels.md"])
+    if not names:
+        return list(config.channels)
+    by_name = {c.name.casefold(): c for c in config.channels}
+    unknown = [n for n in names if n.casefold() not in by_name]
+    if unknown:
+        known = ", ".join(c.name for c in config.channels)
+        raise ConfigError([f"--channel: no channel named {n!r} (channels: {known})"
+                           for n in unknown])
+    return [by_name[n.casefold()] for n in names]
+
+
+@cli.command()
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info",
               show_default=True)
 @pass_context
 def run(ctx: Context, log_level: str) -> None:
     """Run the service in the foreground until SIGTERM or Ctrl-C."""
-    from monitor.scheduler import PollService, tick_interval
+    from monitor.scheduler import Scheduler, tick_interval
 
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(message)s")
@@ -243,7 +291,7 @@ def run(ctx: Context, log_level: str) -> None:
     async def serve() -> None:
         async with ctx.monitor() as monitor:
             tick = tick_interval([f.interval for f in monitor.config.feeds])
-            await PollService(monitor.poll_due, tick=tick).run()
+            await Scheduler(monitor, tick=tick, channels=monitor.config.channels).run()
 
     run_async(serve())
 

@@ -68,5 +68,6 @@ def failure_delay(count: int, *, interval: timedelta, max_interval: timedelta,
     """
     cap = max(interval, max_interval)
     base = min(interval * (2 ** min(count - 1, 20)), cap)
-    jitter = (rng or random).uniform(0.8, 1.2)
-    return min(base * jitter, cap)
+    jitter: float = (rng or random).uniform(0.8, 1.2)
+    delay: timedelta = base * jitter
+    return min(delay, cap)

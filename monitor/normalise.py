@@ -13,11 +13,13 @@ lazily filled table. Neither path loops over characters in Python.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from bisect import bisect_right
 
 _SENTINEL = 0xFF          # in a translated Latin-1 byte string: "this text needs the full path"
 _CHUNK = 1024             # characters per block when mapping folded offsets back to the original
+_WORD = re.compile(r"[^\W_]+")   # a run of letters and digits
 _RUN_CACHE_LIMIT = 4096   # distinct non-Latin-1 runs remembered by the encode error handlers
 # Punctuation above U+00FF that news text is full of: curly quotes, dashes, ellipsis.
 _COMMON_PUNCTUATION = "\u2019\u201c\u201d\u2014\u2013\u2018\u2026"
@@ -151,6 +153,7 @@ class OffsetMap:
         self._starts: list[int] = []       # folded start of each non-empty block
         self._blocks: list[tuple[int, int, str]] = []   # (original start, original end, folded)
         self._maps: dict[int, list[int] | None] = {}
+        self._words: dict[int, list[tuple[int, int]]] = {}
 
     def original(self, position: int) -> int:
         """Index in the original text of the character that produced folded ``position``."""
@@ -160,16 +163,36 @@ class OffsetMap:
         index = max(0, bisect_right(self._starts, position) - 1)
         start, end, folded = self._blocks[index]
         local = min(max(position - self._starts[index], 0), len(folded) - 1)
+        found = self._by_words(index, local)
+        if found is not None:
+            return start + found
         mapping = self._block_map(index)
         if mapping is None:       # folding a block char by char disagreed: estimate instead
             return start + (local * (end - start)) // max(len(folded), 1)
         return start + mapping[local]
 
+    def _by_words(self, index: int, local: int) -> int | None:
+        """The usual case, at C speed: the n-th folded word is the n-th word of the original."""
+        start, end, folded = self._blocks[index]
+        if index not in self._words:
+            self._words[index] = [m.span() for m in _WORD.finditer(self.text, start, end)]
+        words = self._words[index]
+        if len(words) != folded.count(" ") + 1:
+            return None
+        first = folded.rfind(" ", 0, local) + 1
+        last = folded.find(" ", local)
+        last = len(folded) if last < 0 else last
+        word_start, word_end = words[folded.count(" ", 0, local)]
+        if (word_end - word_start != last - first
+                or normalise(self.text[word_start:word_end]) != folded[first:last]):
+            return None
+        return word_start - start + (local - first)
+
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Original [a, b) of the folded span [start, end), with trailing dropped marks."""
         first = self.original(start)
         last = self.original(max(end - 1, start)) + 1
-        while last < len(self.text) and fold_char(self.text[last]) == "":
+        while last < len(self.text) and _FOLDED.table[ord(self.text[last])] == "":
             last += 1             # keep a combining accent with its letter
         return first, max(last, first)
 
@@ -197,12 +220,13 @@ class OffsetMap:
 
 
 def _fold_with_positions(text: str) -> tuple[str, list[int]]:
-    """Fold text character by character, remembering each folded character's source index."""
+    """Fold text as ``normalise`` does, remembering each folded character's source index."""
     out: list[str] = []
     positions: list[int] = []
     pending_space = False
+    table = _FOLDED.table
     for index, char in enumerate(text):
-        for folded in fold_char(char):
+        for folded in table[ord(char)]:
             if folded == " ":
                 pending_space = bool(out)
                 continue

@@ -61,14 +61,14 @@ def _hits_table(hits: Sequence[Hit]) -> str:
     rows = [
         [
             h.article.published.strftime("%Y-%m-%d %H:%M"),
-            ", ".join(h.programs + h.topics),
+            _shorten(", ".join(h.programs + h.topics), 36),
             h.article.language or "",
-            _shorten(h.article.title, 70),
-            _shorten(h.article.feed, 30),
+            _shorten(h.article.title, 60),
+            _shorten(h.article.feed, 24),
         ]
         for h in hits
     ]
-    return tabulate(rows, headers=["published (UTC)", "items", "lang", "title", "feed"])
+    return str(tabulate(rows, headers=["published (UTC)", "items", "lang", "title", "feed"]))
 
 
 def _hits_csv(hits: Sequence[Hit]) -> str:
@@ -122,8 +122,8 @@ def format_feeds(feeds: Sequence[FeedHealth], fmt: str) -> str:
             f"{s.next_check:%Y-%m-%d %H:%M}" if s.next_check else "now",
             f.articles, problem,
         ])
-    return tabulate(rows, headers=["feed", "status", "last check", "next check", "articles",
-                                   "error"])
+    return str(tabulate(rows, headers=["feed", "status", "last check", "next check",
+                                       "articles", "error"]))
 
 
 def _shorten(text: str, width: int) -> str:

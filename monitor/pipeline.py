@@ -39,6 +39,7 @@ class FeedOutcome:
     new_hits: int = 0
     error: str | None = None
     hit_ids: tuple[str, ...] = ()   # ids of new articles that matched
+    alert_ids: tuple[str, ...] = ()  # ... of those, the ones matching a high-priority item
 
 
 @dataclass
@@ -61,6 +62,10 @@ class PollReport:
     @property
     def hit_ids(self) -> list[str]:
         return [i for o in self.outcomes for i in o.hit_ids]
+
+    @property
+    def alert_ids(self) -> list[str]:
+        return [i for o in self.outcomes for i in o.alert_ids]
 
     @property
     def failures(self) -> list[FeedOutcome]:
@@ -162,9 +167,11 @@ class Poller:
             body_hash=body_hash)
         saved = self.store.save_feed_result(new_state, new, matches)
         inserted = set(saved.new_articles)
+        hit_ids = tuple(i for i in matches if i in inserted)
+        alert_ids = tuple(i for i in hit_ids
+                          if any(self.watchlist.priority(m.item) == "high" for m in matches[i]))
         return FeedOutcome(feed=feed.name, status="ok", new_articles=len(inserted),
-                           new_hits=saved.new_hits,
-                           hit_ids=tuple(i for i in matches if i in inserted))
+                           new_hits=saved.new_hits, hit_ids=hit_ids, alert_ids=alert_ids)
 
     def _unchanged(self, feed: FeedConfig, state: FeedState, result: FetchResult,
                    status: OutcomeStatus) -> FeedOutcome:

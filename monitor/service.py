@@ -4,10 +4,14 @@ is here."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from alerts.config import ChannelConfig
+from alerts.report import DeliveryReport
+from monitor.dispatch import deliver, log_reports, retry_due, send_alerts
 from monitor.fetch import Fetcher
 from monitor.match import WatchList
 from monitor.parse import ParserPool
@@ -90,4 +94,22 @@ class Monitor:
         return await self.poller().poll(feeds, on_feed_done=on_feed_done)
 
     async def poll_due(self) -> PollReport:
-        return await self.poll(self.select_feeds())
+        report = await self.poll(self.select_feeds())
+        await self.send_alerts(report)
+        return report
+
+    async def send_alerts(self, report: PollReport) -> list[DeliveryReport]:
+        """High-priority hits go out in the poll that found them, to channels that opt in."""
+        return await send_alerts(self.db_path, self.config.channels, self.config.watch,
+                                 report.alert_ids)
+
+    async def deliver_digest(self, channel: ChannelConfig) -> list[DeliveryReport]:
+        reports = await asyncio.to_thread(deliver, self.db_path, [channel], self.config.watch)
+        log_reports(reports)
+        return reports
+
+    async def retry_digests(self) -> list[DeliveryReport]:
+        reports = await asyncio.to_thread(retry_due, self.db_path, self.config.channels,
+                                          self.config.watch)
+        log_reports(reports)
+        return reports

@@ -185,3 +185,16 @@ def test_subject_counts_items_and_names_the_period() -> None:
     assert subject(digest, "[Armswatch]") == (
         "[Armswatch] Armswatch digest: 3 new hits (Mission Firewall 2, eTrace 1)"
         " · 22 Nov 2025 07:00 – 23 Nov 2025 07:00 CST")
+
+
+def test_slack_sections_stay_within_limits_when_escaping_grows_the_text() -> None:
+    worst = [Hit(article(f"w{i}", title="&" * 400, url="https://x.example/" + "<" * 900,
+                         feed="Feed & <co>"),
+                 (match(snippet="<" * 800 + " Misión Cortafuegos " + "&" * 800),))
+             for i in range(30)]
+    payloads = render_slack(make(worst))
+    for payload in payloads:
+        assert slack_problem(payload) is None
+    dump = json.dumps(payloads)
+    assert dump.count("Feed &amp; &lt;co&gt;") == 30          # every hit is there
+    assert dump.count("<https://x.example") == 0            # a 2,700-character link is not

@@ -184,7 +184,7 @@ def test_valid_config_loads(tmp_path: Path) -> None:
     smtp = email.options["smtp"]
     assert smtp == {"host": "smtp.example.org", "port": 587, "username": "bot@example.org",
                     "password": "hunter2", "security": "starttls",
-                    "timeout": timedelta(seconds=30)}
+                    "timeout": timedelta(seconds=30), "ca_file": None}
     assert email.options["from"] == "bot@example.org"
     assert email.options["to"] == ("analysts@example.org",)
     assert email.options["subject_prefix"] == "[Armswatch]"
@@ -440,7 +440,7 @@ CHANNEL = '[[channels]]\nname = "c"\n'
      "armswatch.toml: channels[1].smtp.password: required when smtp.username is set"),
     ('type = "email"\nto = ["a@example.org"]\nsmtp = { host = "h", pass = "p" }',
      "armswatch.toml: channels[1].smtp.pass: unknown key; did you mean password? allowed keys: "
-     "host, port, username, password, security, timeout"),
+     "host, port, username, password, security, timeout, ca_file"),
 ])
 def test_channel_problems(tmp_path: Path, channel: str, expected: str) -> None:
     assert settings_problem(tmp_path, CHANNEL + channel + "\n") == [expected]
@@ -765,5 +765,5 @@ def test_shipped_channel_examples_load_when_uncommented(tmp_path: Path) -> None:
     email = config.channels[0]
     assert set(email.options) == {"from", "to", "subject_prefix", "smtp"}
     assert set(email.options["smtp"]) == {"host", "port", "username", "password", "security",
-                                          "timeout"}
+                                          "timeout", "ca_file"}
     assert config.warnings == ()

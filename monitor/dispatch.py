@@ -1,0 +1,70 @@
+"""Hands stored hits to the digest channels: scheduled digests, `armswatch digest`, and the
+immediate alerts of high-priority items found by a poll.
+
+Delivery is synchronous (smtplib; a Slack 429 may be waited out), so the service runs it in a
+worker thread with a Store opened in that thread: an SQLite connection cannot cross threads, and
+WAL lets it read and write beside the poller's connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alerts.config import ChannelConfig
+from alerts.delivery import deliver_pending, due_for_retry
+from alerts.report import DeliveryReport
+from monitor.settings import WatchItem
+from storage.store import Store
+
+log = logging.getLogger("armswatch")
+
+
+def watch_order(items: Sequence[WatchItem]) -> list[tuple[str, str]]:
+    return [(item.name, item.kind) for item in items]
+
+
+def deliver(db_path: Path, channels: Sequence[ChannelConfig], watch: Sequence[WatchItem], *,
+            now: datetime | None = None, dry_run: bool = False, preview_path: Path | None = None,
+            only_articles: Collection[str] | None = None,
+            retry_now: bool = False) -> list[DeliveryReport]:
+    """Deliver what is pending to each channel, one after the other, in the calling thread."""
+    moment = now or datetime.now(UTC)
+    with Store.open(db_path) as store:
+        return [deliver_pending(store, channel, now=moment, watch_order=watch_order(watch),
+                                dry_run=dry_run, preview_path=preview_path,
+                                only_articles=only_articles, retry_now=retry_now)
+                for channel in channels]
+
+
+def retry_due(db_path: Path, channels: Sequence[ChannelConfig],
+              watch: Sequence[WatchItem]) -> list[DeliveryReport]:
+    """Re-send the failed digests whose backoff has passed (between scheduled runs)."""
+    now = datetime.now(UTC)
+    with Store.open(db_path) as store:
+        due = due_for_retry(store, channels, now)
+    return deliver(db_path, due, watch, now=now) if due else []
+
+
+async def send_alerts(db_path: Path, channels: Sequence[ChannelConfig],
+                      watch: Sequence[WatchItem],
+                      alert_ids: Collection[str]) -> list[DeliveryReport]:
+    """Immediate alerts: the new high-priority hits, to the channels that take them."""
+    takers = [c for c in channels if c.immediate]
+    if not alert_ids or not takers:
+        return []
+    reports = await asyncio.to_thread(deliver, db_path, takers, watch,
+                                      only_articles=list(alert_ids))
+    log_reports(reports)
+    return reports
+
+
+def log_reports(reports: Sequence[DeliveryReport]) -> None:
+    for report in reports:
+        if report.failed:
+            log.warning("digest: %s", report.summary())
+        elif report.sent or report.retried is not None:
+            log.info("digest: %s", report.summary())

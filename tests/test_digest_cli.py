@@ -1,0 +1,135 @@
+"""`armswatch digest` and immediate alerts end to end: config file, poll, real SMTP, real files."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from feedbuilder import Entry, rss
+from feedserver import FeedServer
+from mailserver import MailServer, free_port
+
+from monitor.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+ENTRIES = [
+    Entry(title="Mission Firewall seizes 120 rifles bound for Sinaloa",
+          link="https://news.example.org/firewall", summary="Inspectors used eTrace."),
+    Entry(title="Straw purchasers charged in Arizona gun trafficking ring",
+          link="https://news.example.org/straw",
+          summary="Prosecutors say the rifles were smuggled into Mexico."),
+]
+
+
+def write_config(folder: Path, feed_url: str, smtp_port: int, *, immediate: bool = False) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "config" / "watchlist.toml", folder / "watchlist.toml")
+    (folder / "armswatch.toml").write_text(f"""
+[storage]
+path = "{folder.parent / 'armswatch.db'}"
+
+[[feeds]]
+name = "Loopback News"
+url = "{feed_url}"
+
+[[channels]]
+name = "team-email"
+type = "email"
+schedule = "0 7 * * *"
+timezone = "America/Mexico_City"
+from = "armswatch@example.org"
+to = ["analysts@example.org"]
+smtp = {{ host = "127.0.0.1", port = {smtp_port}, security = "none", timeout = "5s" }}
+
+[[channels]]
+name = "archive"
+type = "file"
+path = "{folder.parent / 'digests'}"
+schedule = "0 * * * *"
+immediate = {str(immediate).lower()}
+""", encoding="utf-8")
+    return folder
+
+
+def invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+
+@pytest.fixture
+def feed_url(feed_server: FeedServer) -> str:
+    return feed_server.route("/news.xml", rss(ENTRIES))
+
+
+def test_digest_sends_each_hit_once_to_each_channel(tmp_path: Path, feed_url: str) -> None:
+    with MailServer() as mail:
+        config = write_config(tmp_path / "config", feed_url, mail.port)
+        assert invoke(config, "poll").exit_code == 0
+        first = invoke(config, "digest")
+        assert first.exit_code == 0, first.output
+        assert "team-email: sent digest" in first.output and "(2 hits)" in first.output
+        message = mail.wait_for(1)[0].message
+        assert message.is_multipart() and message.get_content_type() == "multipart/alternative"
+        assert {p.get_content_type() for p in message.iter_parts()} == {"text/plain",
+                                                                       "text/html"}
+        text = message.get_body(("plain",)).get_content()   # type: ignore[union-attr]
+        assert "Mission Firewall seizes 120 rifles" in text
+        assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md"]
+
+        again = invoke(config, "digest")
+        assert again.exit_code == 0
+        assert "team-email: nothing sent" in again.output
+        assert len(mail.received) == 1
+
+
+def test_dry_run_shows_and_marks_nothing(tmp_path: Path, feed_url: str) -> None:
+    with MailServer() as mail:
+        config = write_config(tmp_path / "config", feed_url, mail.port)
+        invoke(config, "poll")
+        preview = tmp_path / "preview.html"
+        dry = invoke(config, "digest", "--channel", "team-email", "--dry-run",
+                     "--preview", str(preview))
+        assert dry.exit_code == 0, dry.output
+        assert "Mission Firewall seizes 120 rifles" in dry.output
+        assert "<html" in preview.read_text(encoding="utf-8").lower()
+        assert mail.received == []
+        with sqlite3.connect(tmp_path / "armswatch.db") as db:
+            assert db.execute("select count(*) from deliveries").fetchone() == (0,)
+
+
+def test_smtp_down_keeps_the_digest_pending_until_the_next_run(tmp_path: Path,
+                                                               feed_url: str) -> None:
+    port = free_port()
+    config = write_config(tmp_path / "config", feed_url, port)
+    invoke(config, "poll")
+    down = invoke(config, "digest", "--channel", "team-email")
+    assert down.exit_code == 1
+    assert "not sent" in down.output and "stays pending" in down.output
+    with sqlite3.connect(tmp_path / "armswatch.db") as db:
+        assert db.execute("select status from digests").fetchall() == [("pending",)]
+        assert db.execute("select count(*) from articles").fetchone() == (2,)
+    with MailServer(port=port) as mail:
+        up = invoke(config, "digest", "--channel", "team-email")
+        assert up.exit_code == 0, up.output
+        assert len(mail.wait_for(1)) == 1
+
+
+def test_unknown_channel_and_no_channels(tmp_path: Path, feed_url: str) -> None:
+    config = write_config(tmp_path / "config", feed_url, free_port())
+    invoke(config, "poll")
+    unknown = invoke(config, "digest", "--channel", "nope")
+    assert unknown.exit_code == 2 and "no channel named 'nope'" in unknown.stderr
+
+
+def test_high_priority_hits_go_out_in_the_poll_that_found_them(tmp_path: Path,
+                                                               feed_url: str) -> None:
+    config = write_config(tmp_path / "config", feed_url, free_port(), immediate=True)
+    polled = invoke(config, "poll")
+    assert polled.exit_code == 0
+    assert "alert: archive: sent" in polled.output and "(1 hit)" in polled.output
+    written = [p for p in (tmp_path / "digests").iterdir() if p.suffix == ".md"]
+    assert len(written) == 1
+    assert "Mission Firewall seizes" in written[0].read_text(encoding="utf-8")
+    assert "Straw purchasers" not in written[0].read_text(encoding="utf-8")
