@@ -27,5 +27,11 @@ lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check monitor storage alerts tests
 	$(BIN)/mypy
 
+bench: $(STAMP)  ## benchmarks on loopback: prints a table, writes bench/results.json
+	$(BIN)/python -m bench
+
+bench-quick: $(STAMP)  ## the same figures on smaller inputs (under a minute)
+	$(BIN)/python -m bench --quick
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,7 @@ Role = Literal["term", "guarded", "context", "exclude"]
 FIELDS: tuple[Field, ...] = ("title", "summary", "content")
 SNIPPET_WIDTH = 160
 _HYPHENS = re.compile("[-\u2010\u2011]")
+_VISIBLE = re.compile(r"\S")
 _SHOWN_CONTEXT = 5             # context terms listed when a guarded term lacked one
 _MAX_HYPHEN_COMBINATIONS = 4   # beyond 2**4 spellings keep only all-joined and all-spaced
 
@@ -260,7 +261,7 @@ def _entries(index: int, item: WatchItem) -> Iterable[tuple[str, _Entry]]:
     When two terms fold alike ("e-Trace", "E-Trace"), or a term's joined form equals another term
     ("eTrace"), the pattern keeps the first: plain forms before joined or spaced variants.
     """
-    seen: set[tuple[str, str]] = set()
+    seen: set[tuple[str, str, bool]] = set()
     counted: list[tuple[Role, str]] = [("term", t) for t in item.terms]
     counted += [("guarded", t) for t in item.guarded]
     others: list[tuple[Role, str]] = [("context", t) for t in item.context]
@@ -270,11 +271,12 @@ def _entries(index: int, item: WatchItem) -> Iterable[tuple[str, _Entry]]:
         for order, (role, term) in ranked:
             forms = _variants(term) if variant else [normalise(term)]
             family = "counted" if role in ("term", "guarded") else role
+            caps = term.isupper()
             for form in forms:
-                if not form or (family, form) in seen:
+                # A capitals-only "NIBIN" and a plain "nibin" both stay: they match differently.
+                if not form or (family, form, caps) in seen:
                     continue
-                seen.add((family, form))
-                caps = term.isupper()
+                seen.add((family, form, caps))
                 yield f" {form} ", _Entry(role, index, term, order, caps)
 
 
@@ -366,8 +368,8 @@ def snippet(text: str, start: int, end: int, width: int = SNIPPET_WIDTH) -> str:
         space = _last_space(text, end, right)
         right = end if space < 0 else space
     body = " ".join(text[left:right].split())
-    cut_left = left > 0 and not text[:left].isspace()    # leaving out only spaces is no cut
-    cut_right = right < len(text) and not text[right:].isspace()
+    cut_left = _VISIBLE.search(text, 0, left) is not None    # leaving out spaces is no cut
+    cut_right = _VISIBLE.search(text, right) is not None
     return ("…" if cut_left else "") + body + ("…" if cut_right else "")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,9 +19,11 @@ from monitor.fetch import Fetcher, FetchRequest, FetchResult
 from monitor.match import WatchList
 from monitor.parse import ParsedFeed, ParserPool
 from monitor.settings import FeedConfig, PollingConfig
-from storage.errors import FetchError, ParseError
+from storage.errors import FetchError, ParseError, StorageError
 from storage.records import Article, FeedState, Match
 from storage.store import Store
+
+log = logging.getLogger("armswatch")
 
 OutcomeStatus = Literal["ok", "not_modified", "unchanged", "failed", "gone"]
 
@@ -116,7 +119,7 @@ class Poller:
         report = PollReport(started=self.clock(), finished=self.clock())
 
         async def one(feed: FeedConfig) -> None:
-            outcome = await self.poll_feed(feed)
+            outcome = await self.poll_feed_safely(feed)
             report.outcomes.append(outcome)
             if on_feed_done is not None:
                 on_feed_done(outcome)
@@ -126,6 +129,21 @@ class Poller:
                 group.create_task(one(feed))
         report.finished = self.clock()
         return report
+
+    async def poll_feed_safely(self, feed: FeedConfig) -> FeedOutcome:
+        """poll_feed, with a bug in handling one feed's data kept to that feed.
+
+        Storage errors still end the cycle: if the database cannot be written, no feed can be.
+        """
+        try:
+            return await self.poll_feed(feed)
+        except (StorageError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 — recorded as that feed's failure, and logged
+            log.exception("unexpected error while polling %r", feed.name)
+            state = self.store.feeds.get(feed.name) or FeedState(name=feed.name, url=feed.url)
+            return self._failed(feed, state, f"internal error: {type(exc).__name__}: {exc}",
+                                http_status=None)
 
     async def poll_feed(self, feed: FeedConfig) -> FeedOutcome:
         state = self.store.feeds.get(feed.name) or FeedState(name=feed.name, url=feed.url)

@@ -53,15 +53,15 @@ class ArticleTable:
             first_of_each.setdefault(article.id, article)
         candidates = list(first_of_each.values())
         with self.store.transaction() as db:
-            stored = self.known(candidates)
+            stored = self._present("id", first_of_each)
             candidates = [a for a in candidates if a.id not in stored]
             if not candidates:
                 return []
             cursor = db.conn.executemany(_INSERT, [article_row(a) for a in candidates])
             if cursor.rowcount == len(candidates):
                 return [a.id for a in candidates]
-            # Some clashed with another in this batch by guid or URL. No candidate id was stored
-            # before, and we hold the write lock, so an id present now is one we inserted.
+            # Some were skipped for their guid or URL. No candidate id was stored before, and we
+            # hold the write lock, so an id present now is one this insert stored.
             present = self._present("id", [a.id for a in candidates])
             return [a.id for a in candidates if a.id in present]
 

@@ -216,6 +216,12 @@ def test_capitals_only_term_matches_capitals_only() -> None:
     assert items_of(wl.match("NÍBIN", "")) == {"N"}     # accents still do not matter
 
 
+def test_capitals_only_and_plain_spelling_of_the_same_word() -> None:
+    wl = WatchList([item("N", terms=["NIBIN", "Nibin"])])
+    assert [m.term for m in wl.match("NIBIN", "")] == ["NIBIN"]
+    assert [m.term for m in wl.match("nibin", "")] == ["Nibin"]
+
+
 def test_capitals_only_snippet_points_at_the_capitals() -> None:
     wl = WatchList([item("N", terms=["NIBIN"])])
     text = "the word nibin in lower case " + "filler " * 40 + "and then NIBIN in capitals"
