@@ -7,7 +7,7 @@ Only this module turns our exceptions into messages and exit codes (design §3, 
 from __future__ import annotations
 
 import asyncio
-import logging
+import json
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
@@ -19,6 +19,8 @@ import click
 
 from alerts.config import ChannelConfig
 from monitor.dispatch import deliver
+from monitor.health import assess
+from monitor.logs import LOG_FORMATS, configure_logging
 from monitor.match import WatchList
 from monitor.output import HIT_FORMATS, format_feeds, format_hits
 from monitor.pipeline import FeedOutcome, PollReport
@@ -217,6 +219,31 @@ def feeds(ctx: Context, fmt: str) -> None:
     click.echo(format_feeds(health, fmt))
 
 
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_context
+def status(ctx: Context, fmt: str) -> None:
+    """Health: last poll, failing feeds, pending digests; exit 1 when polling has stalled."""
+    from storage.outbox import DigestOutbox
+
+    configured = {f.name for f in ctx.config.feeds}
+    with ctx.store() as store:
+        feeds = [h for h in store.feeds.health() if h.state.name in configured]
+        outbox = DigestOutbox(store)
+        pending = [d for c in ctx.config.channels if (d := outbox.pending(c.name)) is not None]
+    # The longest feed interval: every feed has had its chance within three of them.
+    interval = max((f.interval for f in ctx.config.feeds), default=ctx.config.polling.interval)
+    health = assess(feeds, pending, now=datetime.now(UTC), interval=interval)
+    if fmt == "json":
+        click.echo(json.dumps(health.record(), indent=2))
+    else:
+        for line in health.lines():
+            click.echo(line)
+    if not health.healthy:
+        sys.exit(1)
+
+
 @cli.group()
 def watch() -> None:
     """Work with the watch list."""
@@ -280,18 +307,18 @@ def select_channels(config: Config, names: tuple[str, ...]) -> list[ChannelConfi
 @cli.command()
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info",
               show_default=True)
+@click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,
+              help="json: one JSON object per line, with the figures as fields.")
 @pass_context
-def run(ctx: Context, log_level: str) -> None:
+def run(ctx: Context, log_level: str, log_format: str) -> None:
     """Run the service in the foreground until SIGTERM or Ctrl-C."""
-    from monitor.scheduler import Scheduler, tick_interval
+    from monitor.scheduler import Scheduler
 
-    logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(message)s")
+    configure_logging(log_level, log_format)
 
     async def serve() -> None:
         async with ctx.monitor() as monitor:
-            tick = tick_interval([f.interval for f in monitor.config.feeds])
-            await Scheduler(monitor, tick=tick, channels=monitor.config.channels).run()
+            await Scheduler(monitor).run()
 
     run_async(serve())
 

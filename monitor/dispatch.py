@@ -63,8 +63,11 @@ async def send_alerts(db_path: Path, channels: Sequence[ChannelConfig],
 
 
 def log_reports(reports: Sequence[DeliveryReport]) -> None:
+    """One line per digest sent or failed; a run with nothing to send stays quiet."""
     for report in reports:
+        fields = {"event": "digest", "channel": report.channel, "digest_id": report.digest_id,
+                  "hits": report.hits, "sent": report.sent, "error": report.error}
         if report.failed:
-            log.warning("digest: %s", report.summary())
+            log.warning("digest: %s", report.summary(), extra={"fields": fields})
         elif report.sent or report.retried is not None:
-            log.info("digest: %s", report.summary())
+            log.info("digest: %s", report.summary(), extra={"fields": fields})

@@ -21,6 +21,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from alerts.config import ChannelConfig
 from monitor.pipeline import PollReport, utcnow
+from monitor.settings import Config
 
 log = logging.getLogger("armswatch")
 
@@ -29,14 +30,26 @@ log = logging.getLogger("armswatch")
 MISFIRE_GRACE = 300
 SHUTDOWN_GRACE = 10.0
 RETRY_EVERY = timedelta(minutes=5)
+JOB_OPTIONS: dict[str, Any] = {"misfire_grace_time": MISFIRE_GRACE, "coalesce": True,
+                               "max_instances": 1}
 
 
 class Service(Protocol):
     """What the scheduler drives: monitor.service.Monitor."""
 
+    @property
+    def config(self) -> Config: ...
+    async def reload_config(self) -> bool: ...
     async def poll_due(self) -> PollReport: ...
     async def deliver_digest(self, channel: ChannelConfig) -> Any: ...
     async def retry_digests(self) -> Any: ...
+
+
+def poll_fields(report: PollReport) -> dict[str, Any]:
+    return {"event": "poll", "feeds": len(report.outcomes), "ok": report.count("ok"),
+            "not_modified": report.count("not_modified", "unchanged"),
+            "failed": report.count("failed", "gone"), "new_articles": report.new_articles,
+            "new_hits": report.new_hits, "duration": round(report.duration, 3)}
 
 
 def tick_interval(feed_intervals: Sequence[timedelta]) -> timedelta:
@@ -54,25 +67,39 @@ def channel_trigger(channel: ChannelConfig) -> CronTrigger:
 class Scheduler:
     """Runs the service's jobs, each at most one at a time, and stops cleanly."""
 
-    def __init__(self, service: Service, *, tick: timedelta,
-                 channels: Sequence[ChannelConfig] = ()) -> None:
+    def __init__(self, service: Service) -> None:
         self._service = service
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stop = asyncio.Event()
-        options: dict[str, Any] = {"misfire_grace_time": MISFIRE_GRACE, "coalesce": True,
-                                   "max_instances": 1}
-        self._scheduler.add_job(self._start, IntervalTrigger(seconds=tick.total_seconds()),
+        self._tick = tick_interval([f.interval for f in service.config.feeds])
+        self._channels: dict[str, ChannelConfig] = {}
+        self._scheduler.add_job(self._start, IntervalTrigger(seconds=self._tick.total_seconds()),
                                 args=("poll", self._poll), id="poll", next_run_time=utcnow(),
-                                **options)
-        for channel in channels:
+                                **JOB_OPTIONS)
+        self._scheduler.add_job(self._start, IntervalTrigger(seconds=RETRY_EVERY.seconds),
+                                args=("retry", self._retry), id="retry", **JOB_OPTIONS)
+        self._sync_channels(service.config.channels)
+
+    def _sync_channels(self, channels: Sequence[ChannelConfig]) -> None:
+        """One cron job per channel: added, replaced or removed to match the config."""
+        wanted = {c.name: c for c in channels}
+        for name in set(self._channels) - set(wanted):
+            self._scheduler.remove_job(f"digest:{name}")
+        for name, channel in wanted.items():
+            if self._channels.get(name) == channel:
+                continue
             self._scheduler.add_job(self._start, channel_trigger(channel),
-                                    args=(f"digest:{channel.name}", self._digest(channel)),
-                                    id=f"digest:{channel.name}", **options)
-        if channels:
-            self._scheduler.add_job(self._start, IntervalTrigger(seconds=RETRY_EVERY.seconds),
-                                    args=("retry", self._retry), id="retry", **options)
-        self._tick = tick
+                                    args=(f"digest:{name}", self._digest(channel)),
+                                    id=f"digest:{name}", replace_existing=True, **JOB_OPTIONS)
+        self._channels = wanted
+
+    def _sync_tick(self) -> None:
+        tick = tick_interval([f.interval for f in self._service.config.feeds])
+        if tick != self._tick:
+            self._tick = tick
+            self._scheduler.reschedule_job("poll", trigger=IntervalTrigger(
+                seconds=tick.total_seconds()))
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -106,11 +133,16 @@ class Scheduler:
             log.error("%s failed: %s", name, exc)
 
     async def _poll(self) -> None:
+        if await self._service.reload_config():
+            self._sync_channels(self._service.config.channels)
+            self._sync_tick()
         report = await self._service.poll_due()
-        if report.outcomes:
-            log.info("poll: %s", report.summary())
         for failure in report.failures:
-            log.warning("feed %r failed: %s", failure.feed, failure.error)
+            log.warning("feed %r failed: %s", failure.feed, failure.error,
+                        extra={"fields": {"event": "feed_failed", "feed": failure.feed,
+                                          "error": failure.error}})
+        if report.outcomes:
+            log.info("poll: %s", report.summary(), extra={"fields": poll_fields(report)})
 
     def _digest(self, channel: ChannelConfig) -> Callable[[], Awaitable[None]]:
         async def job() -> None:

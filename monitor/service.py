@@ -5,6 +5,7 @@ is here."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -16,9 +17,25 @@ from monitor.fetch import Fetcher
 from monitor.match import WatchList
 from monitor.parse import ParserPool
 from monitor.pipeline import FeedOutcome, Poller, PollReport, due_feeds, utcnow
-from monitor.settings import Config, FeedConfig
+from monitor.settings import CONFIG_FILES, Config, FeedConfig, PollingConfig, load_config
 from storage.errors import ConfigError
 from storage.store import Store
+
+log = logging.getLogger("armswatch")
+
+ConfigStamp = tuple[tuple[int, int], ...]
+
+
+def config_stamp(directory: Path) -> ConfigStamp:
+    """(mtime, size) of each config file: a cheap way to notice an edit."""
+    stamp = []
+    for name in CONFIG_FILES:
+        try:
+            info = (directory / name).stat()
+            stamp.append((info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamp.append((0, 0))
+    return tuple(stamp)
 
 
 class Monitor:
@@ -26,21 +43,18 @@ class Monitor:
 
     def __init__(self, config: Config, *, db_path: Path | None = None) -> None:
         self.config = config
+        self._db_override = db_path
         self.db_path = db_path or config.storage.path
         self.watchlist = WatchList(config.watch)
+        self._stamp = config_stamp(config.directory)
         self._store: Store | None = None
         self._fetcher: Fetcher | None = None
         self._parser: ParserPool | None = None
 
     async def __aenter__(self) -> Monitor:
         self._store = Store.open(self.db_path)
-        polling = self.config.polling
         try:
-            self._fetcher = Fetcher(
-                concurrency=polling.concurrency, per_host=polling.per_host,
-                timeout=polling.timeout.total_seconds(), max_body=polling.max_body,
-                max_redirects=polling.max_redirects, user_agent=polling.user_agent)
-            await self._fetcher.__aenter__()
+            self._fetcher = await _open_fetcher(self.config.polling)
             self._parser = ParserPool()
             self._parser.__enter__()
         except BaseException:
@@ -73,6 +87,48 @@ class Monitor:
         return Poller(store=self.store, watchlist=self.watchlist, polling=self.config.polling,
                       fetcher=self._fetcher, parser=self._parser)
 
+    # -- live configuration ------------------------------------------------------------------
+    async def reload_config(self) -> bool:
+        """Load the config again if a file changed; True when a new config is in force.
+
+        An invalid edit is logged with the messages `armswatch check` prints, and the last
+        good config stays in force.
+        """
+        stamp = config_stamp(self.config.directory)
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            new = load_config(self.config.directory)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("config: %s", problem)
+            log.error("config: the edit is not applied; the last good config stays in force")
+            return False
+        await self._apply(new)
+        return True
+
+    async def _apply(self, new: Config) -> None:
+        old = self.config
+        if new.polling != old.polling and self._fetcher is not None:
+            # Limits and timeouts live in the fetcher: swap it between cycles.
+            fetcher = await _open_fetcher(new.polling)
+            await self._fetcher.__aexit__(None, None, None)
+            self._fetcher = fetcher
+        if new.storage != old.storage and self._db_override is None:
+            log.warning("config: storage.path changed; restart Armswatch to use %s",
+                        new.storage.path)
+        self.config = new
+        self.watchlist = WatchList(new.watch)
+        for warning in new.warnings:
+            log.warning("config: %s", warning)
+        log.info("config reloaded: %d feeds, %d watch items, %d channels", len(new.feeds),
+                 len(new.watch), len(new.channels),
+                 extra={"fields": {"event": "config", "feeds": len(new.feeds),
+                                   "watch_items": len(new.watch),
+                                   "channels": len(new.channels)}})
+
+    # -- polling -----------------------------------------------------------------------------
     def select_feeds(self, names: Sequence[str] = (), *, every: bool = False) -> list[FeedConfig]:
         """The feeds to poll: those named, every feed, or (default) those that are due."""
         feeds = list(self.config.feeds)
@@ -98,6 +154,7 @@ class Monitor:
         await self.send_alerts(report)
         return report
 
+    # -- digests -----------------------------------------------------------------------------
     async def send_alerts(self, report: PollReport) -> list[DeliveryReport]:
         """High-priority hits go out in the poll that found them, to channels that opt in."""
         return await send_alerts(self.db_path, self.config.channels, self.config.watch,
@@ -113,3 +170,12 @@ class Monitor:
                                           self.config.watch)
         log_reports(reports)
         return reports
+
+
+async def _open_fetcher(polling: PollingConfig) -> Fetcher:
+    fetcher = Fetcher(
+        concurrency=polling.concurrency, per_host=polling.per_host,
+        timeout=polling.timeout.total_seconds(), max_body=polling.max_body,
+        max_redirects=polling.max_redirects, user_agent=polling.user_agent)
+    await fetcher.__aenter__()
+    return fetcher

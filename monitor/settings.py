@@ -35,6 +35,7 @@ from monitor.config_tables import (
 from storage.errors import ConfigError
 
 __all__ = [
+    "CONFIG_FILES",
     "ChannelConfig", "Config", "FeedConfig", "PollingConfig", "StorageConfig", "WatchItem",
     "format_duration", "load_config", "load_watchlist", "parse_duration", "parse_size",
     "summarise",
@@ -42,6 +43,7 @@ __all__ = [
 
 CONFIG_FILE = "armswatch.toml"
 WATCHLIST_FILE = "watchlist.toml"
+CONFIG_FILES = (CONFIG_FILE, WATCHLIST_FILE)
 
 WatchKind = Literal["program", "topic"]
 

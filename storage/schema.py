@@ -110,6 +110,37 @@ def create_initial_schema(db: Database) -> None:
     db.create_view("hits", _HITS_VIEW)
 
 
+# 0002: the same view with what browsing needs: the week (its Monday) to facet on, programs and
+# topics as JSON arrays (Datasette's array facets count an article under each of its programs),
+# and the article's rowid, which the full-text index ``articles_fts`` is keyed on, so the view
+# can be searched. The columns of 0001 come first, unchanged.
+_HITS_VIEW_FOR_BROWSING = """
+SELECT a.id, a.published, a.first_seen, a.feed, a.title,
+       coalesce(a.url, a.canonical_url) AS url, a.language,
+       (SELECT group_concat(item, ', ') FROM (SELECT DISTINCT item FROM matches
+         WHERE article_id = a.id AND kind = 'program' ORDER BY item)) AS programs,
+       (SELECT group_concat(item, ', ') FROM (SELECT DISTINCT item FROM matches
+         WHERE article_id = a.id AND kind = 'topic' ORDER BY item)) AS topics,
+       (SELECT group_concat(term, ', ') FROM (SELECT DISTINCT term FROM matches
+         WHERE article_id = a.id ORDER BY term)) AS terms,
+       date(a.published, 'weekday 0', '-6 days') AS week,
+       (SELECT json_group_array(item) FROM (SELECT DISTINCT item FROM matches
+         WHERE article_id = a.id AND kind = 'program' ORDER BY item)) AS program_list,
+       (SELECT json_group_array(item) FROM (SELECT DISTINCT item FROM matches
+         WHERE article_id = a.id AND kind = 'topic' ORDER BY item)) AS topic_list,
+       a.rowid AS article_rowid
+FROM articles AS a
+WHERE EXISTS (SELECT 1 FROM matches WHERE article_id = a.id)
+ORDER BY a.published DESC
+"""
+
+
+@MIGRATIONS(name="0002_hits_view_for_browsing")
+def add_browsing_columns_to_hits(db: Database) -> None:
+    db.execute("DROP VIEW hits")
+    db.create_view("hits", _HITS_VIEW_FOR_BROWSING)
+
+
 def apply_migrations(db: Database) -> None:
     """Bring the schema up to date; a no-op when nothing is pending."""
     MIGRATIONS.apply(db)

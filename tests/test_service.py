@@ -1,20 +1,25 @@
-"""`armswatch run` as a real process: it polls on schedule and stops cleanly on SIGTERM."""
+"""`armswatch run` as a real process: polls on schedule, follows config edits, stops cleanly."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pytest
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parents[1]
 ARMSWATCH = str(Path(sys.executable).with_name("armswatch"))
+PLAIN = Entry(title="Border crossing reopens after storm", link="https://example.mx/0")
+FIREWALL = Entry(title="Misión Cortafuegos asegura armas en Sonora", link="https://example.mx/1")
 
 
 def count(db: Path, sql: str) -> int:
@@ -27,45 +32,130 @@ def count(db: Path, sql: str) -> int:
         return 0
 
 
-def wait_until(check: object, timeout: float = 30.0) -> bool:
+def wait_until(check: Callable[[], bool], timeout: float = 30.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return True
         time.sleep(0.2)
     return False
 
 
-def test_run_polls_on_schedule_and_stops_on_sigterm(tmp_path: Path,
-                                                    feed_server: FeedServer) -> None:
-    url = feed_server.route("/news.xml", rss([Entry(
-        title="Misión Cortafuegos asegura armas en Sonora", link="https://example.mx/1")]))
-    config = tmp_path / "config"
-    config.mkdir()
-    shutil.copy(ROOT / "config" / "watchlist.toml", config / "watchlist.toml")
-    db = tmp_path / "armswatch.db"
-    (config / "armswatch.toml").write_text(f"""
+class Service:
+    """The service in a subprocess, with its config folder and database."""
+
+    def __init__(self, tmp_path: Path, feed_url: str, *args: str) -> None:
+        self.config = tmp_path / "config"
+        self.config.mkdir()
+        shutil.copy(ROOT / "config" / "watchlist.toml", self.config / "watchlist.toml")
+        self.db = tmp_path / "armswatch.db"
+        (self.config / "armswatch.toml").write_text(f"""
 [storage]
-path = "{db}"
+path = "{self.db}"
 [polling]
 interval = "1s"
+timeout = "10s"
 [[feeds]]
 name = "Loopback"
-url = "{url}"
+url = "{feed_url}"
 """, encoding="utf-8")
-    process = subprocess.Popen([ARMSWATCH, "--config", str(config), "run"],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        assert wait_until(lambda: count(db, "select count(*) from hits") == 1), \
-            "no hit stored by the running service"
-        # The feed keeps being polled on its 1 s interval.
-        assert wait_until(lambda: len(feed_server.requests_to("/news.xml")) >= 3)
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=15)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == 0, stderr
+        self.process = subprocess.Popen([ARMSWATCH, "--config", str(self.config), "run", *args],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def hits(self) -> int:
+        return count(self.db, "select count(*) from hits")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> str:
+        self.process.send_signal(sig)
+        _, stderr = self.process.communicate(timeout=timeout)
+        return stderr
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Callable[..., Service]]:
+    started: list[Service] = []
+
+    def make(feed_url: str, *args: str) -> Service:
+        service = Service(tmp_path, feed_url, *args)
+        started.append(service)
+        return service
+    yield make
+    for service in started:
+        service.kill()
+
+
+def test_run_polls_on_schedule_and_stops_on_sigterm(start: Callable[..., Service],
+                                                    feed_server: FeedServer) -> None:
+    service = start(feed_server.route("/news.xml", rss([FIREWALL])))
+    assert wait_until(lambda: service.hits() == 1), "no hit stored by the running service"
+    # The feed keeps being polled on its 1 s interval.
+    assert wait_until(lambda: len(feed_server.requests_to("/news.xml")) >= 3)
+    stderr = service.stop()
+    assert service.process.returncode == 0, stderr
     assert "poll: 1 feeds: 1 ok" in stderr
     assert "armswatch stopped" in stderr
-    assert count(db, "select count(*) from articles") == 1
+    assert count(service.db, "select count(*) from articles") == 1
+
+
+def test_watch_list_edits_apply_live_and_bad_edits_are_refused(
+        start: Callable[..., Service], feed_server: FeedServer) -> None:
+    url = feed_server.route("/news.xml", rss([PLAIN]))
+    service = start(url)
+    assert wait_until(lambda: count(service.db, "select count(*) from articles") == 1)
+    watchlist = service.config / "watchlist.toml"
+    good = watchlist.read_text(encoding="utf-8")
+
+    # A new item, then an article naming it: matched on the next poll, no restart.
+    watchlist.write_text(good + '\n[[watch]]\nname = "Operation Paper Trail"\nkind = "program"\n'
+                         'terms = ["Operation Paper Trail"]\n', encoding="utf-8")
+    time.sleep(1.5)
+    feed_server.route("/news.xml", rss([PLAIN, Entry(
+        title="Operation Paper Trail charges 12 gun buyers", link="https://example.mx/2")]))
+    assert wait_until(lambda: count(
+        service.db, "select count(*) from matches where item = 'Operation Paper Trail'") == 1)
+
+    # An invalid edit is reported with check's messages; the last good config stays in force.
+    watchlist.write_text(good + '\n[[watch]]\nname = "Broken"\nkind = "programme"\n'
+                         'terms = ["x"]\n', encoding="utf-8")
+    time.sleep(1.5)
+    feed_server.route("/news.xml", rss([PLAIN, FIREWALL]))
+    assert wait_until(lambda: count(
+        service.db, "select count(*) from matches where item = 'Mission Firewall'") >= 1)
+    stderr = service.stop()
+    assert service.process.returncode == 0
+    assert "config reloaded" in stderr
+    assert "watchlist.toml: watch[" in stderr and '"programme"' in stderr
+    assert "the last good config stays in force" in stderr
+
+
+def test_sigterm_during_a_poll_lets_it_finish_and_exits_0(
+        start: Callable[..., Service], feed_server: FeedServer) -> None:
+    url = feed_server.route("/slow.xml", rss([FIREWALL]), delay=3.0)
+    service = start(url)
+    assert wait_until(lambda: len(feed_server.requests_to("/slow.xml")) >= 1)
+    began = time.monotonic()
+    stderr = service.stop(timeout=15)
+    assert service.process.returncode == 0, stderr
+    assert time.monotonic() - began < 12
+    assert "waiting up to 10 s for running work" in stderr
+    # The poll in flight was allowed to finish and commit.
+    assert service.hits() == 1
+
+
+def test_json_log_lines_carry_the_cycle_figures(start: Callable[..., Service],
+                                                feed_server: FeedServer) -> None:
+    service = start(feed_server.route("/news.xml", rss([FIREWALL])), "--log-format", "json")
+    assert wait_until(lambda: service.hits() == 1)
+    time.sleep(0.5)
+    stderr = service.stop()
+    records = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    polls = [r for r in records if r.get("event") == "poll"]
+    assert polls, stderr
+    first = polls[0]
+    assert first["feeds"] == 1 and first["ok"] == 1 and first["new_hits"] == 1
+    assert {"time", "level", "message", "duration", "failed", "new_articles"} <= set(first)

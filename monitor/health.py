@@ -1,0 +1,96 @@
+"""`armswatch status`: is the service healthy? Derived from what the store already records.
+
+The last successful poll is the newest successful check of any feed: when every feed fails (the
+network is down) or nothing polls (the service is stopped), it falls behind, and after three
+poll intervals the status turns unhealthy — the container healthcheck's signal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from storage.outbox import DigestRecord
+from storage.records import FeedHealth
+
+STALE_AFTER_INTERVALS = 3
+
+
+@dataclass(frozen=True)
+class Health:
+    healthy: bool
+    last_check: datetime | None
+    last_success: datetime | None
+    feeds: Sequence[FeedHealth]
+    pending: Sequence[DigestRecord]
+    reason: str
+
+    @property
+    def failing(self) -> list[FeedHealth]:
+        return [f for f in self.feeds if f.state.status in ("failed", "gone")]
+
+    def lines(self) -> list[str]:
+        out = [f"{'healthy' if self.healthy else 'UNHEALTHY'}: {self.reason}",
+               f"last poll: {_when(self.last_check)}",
+               f"last successful poll: {_when(self.last_success)}"]
+        counts: dict[str, int] = {}
+        for feed in self.feeds:
+            counts[feed.state.status] = counts.get(feed.state.status, 0) + 1
+        out.append("feeds: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
+                                or "none polled yet"))
+        for feed in self.failing:
+            since = _when(feed.state.failing_since)
+            out.append(f"  failing: {feed.state.name}: {feed.state.error} (since {since})")
+        out.append(f"pending digests: {len(self.pending)}")
+        for digest in self.pending:
+            why = f": {digest.last_error}" if digest.last_error else ""
+            out.append(f"  {digest.channel}: digest {digest.id}, {digest.attempts} attempt(s){why}")
+        return out
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "healthy": self.healthy, "reason": self.reason,
+            "last_check": _iso(self.last_check), "last_success": _iso(self.last_success),
+            "failing_feeds": [{"name": f.state.name, "error": f.state.error,
+                               "failing_since": _iso(f.state.failing_since)}
+                              for f in self.failing],
+            "pending_digests": [{"channel": d.channel, "id": d.id, "attempts": d.attempts,
+                                 "error": d.last_error} for d in self.pending],
+        }
+
+
+def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now: datetime,
+           interval: timedelta) -> Health:
+    checks = [f.state.last_checked for f in feeds if f.state.last_checked]
+    successes = [f.state.last_success for f in feeds if f.state.last_success]
+    last_check = max(checks, default=None)
+    last_success = max(successes, default=None)
+    limit = interval * STALE_AFTER_INTERVALS
+    if last_success is None:
+        healthy, reason = False, "no feed has been polled successfully yet"
+    elif now - last_success > limit:
+        healthy = False
+        reason = (f"the last successful poll was {_ago(now - last_success)} ago, more than "
+                  f"three poll intervals ({_ago(limit)})")
+    else:
+        healthy, reason = True, f"last successful poll {_ago(now - last_success)} ago"
+    return Health(healthy, last_check, last_success, feeds, pending, reason)
+
+
+def _ago(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "never"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
