@@ -738,7 +738,9 @@ def test_shipped_config_loads(tmp_path: Path) -> None:
     config = shipped_config(tmp_path)
     assert config.storage.path == Path("data/armswatch.db")
     assert config.polling.interval == timedelta(minutes=15)
-    assert config.channels == ()
+    # The one channel on by default is local: digests as files, nothing leaves the machine.
+    assert [(c.name, c.type, c.options["path"]) for c in config.channels] == [
+        ("local-digest", "file", Path("data/digests"))]
     assert len(config.feeds) >= 12
     languages = {feed.language for feed in config.feeds}
     assert {"en", "es"} <= languages
@@ -761,8 +763,9 @@ def test_shipped_channel_examples_load_when_uncommented(tmp_path: Path) -> None:
                "SMTP_PASSWORD": "pw", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/A"}
     config = load_config(tmp_path, environ)
     assert [(c.name, c.type) for c in config.channels] == [
-        ("team-email", "email"), ("slack", "slack"), ("archive", "file")]
-    email = config.channels[0]
+        ("local-digest", "file"), ("team-email", "email"), ("slack", "slack"),
+        ("weekly-archive", "file")]
+    email = config.channels[1]
     assert set(email.options) == {"from", "to", "subject_prefix", "smtp"}
     assert set(email.options["smtp"]) == {"host", "port", "username", "password", "security",
                                           "timeout", "ca_file"}

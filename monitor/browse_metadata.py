@@ -1,0 +1,155 @@
+"""What Datasette shows of the Armswatch database: titles, descriptions, facets, canned queries.
+
+Plain data, no Datasette import: ``monitor.browse`` hands it to Datasette. Column names here
+follow storage/schema.py (the ``hits`` view as of migration 0002).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DATABASE = "armswatch"  # Datasette names a database after its file: data/armswatch.db
+
+# Columns of the ``hits`` view the facets and full-text search rely on (added by 0002).
+BROWSE_COLUMNS = ("week", "program_list", "topic_list", "article_rowid")
+
+_HITS_PER_PROGRAM_PER_WEEK = """
+SELECT date(a.published, 'weekday 0', '-6 days') AS week,
+       m.item AS program,
+       count(DISTINCT m.article_id) AS hits
+FROM matches AS m JOIN articles AS a ON a.id = m.article_id
+WHERE m.kind = 'program'
+GROUP BY week, program
+ORDER BY week DESC, hits DESC, program
+"""
+
+_LATEST_HITS_FOR_PROGRAM = """
+SELECT a.published, a.title, coalesce(a.url, a.canonical_url) AS url, a.feed, a.language,
+       group_concat(DISTINCT m.term) AS terms,
+       (SELECT snippet FROM matches
+         WHERE article_id = a.id AND item = :program COLLATE NOCASE
+         ORDER BY CASE field WHEN 'title' THEN 0 WHEN 'summary' THEN 1 ELSE 2 END
+         LIMIT 1) AS snippet
+FROM matches AS m JOIN articles AS a ON a.id = m.article_id
+WHERE m.item = :program COLLATE NOCASE
+GROUP BY a.id
+ORDER BY a.published DESC
+LIMIT 100
+"""
+
+_FAILING_FEEDS = """
+SELECT name, status, http_status, error, error_count, failing_since, last_checked,
+       last_success, next_check, url
+FROM feeds
+WHERE status IN ('failed', 'gone')
+ORDER BY error_count DESC, failing_since, name
+"""
+
+_HITS_COLUMNS = {
+    "id": "The article's stable id (from its guid or canonical URL).",
+    "published": "When the article was published, UTC (the time it was first seen when the "
+                 "feed gave none).",
+    "first_seen": "When Armswatch first stored it, UTC.",
+    "feed": "The feed it was first seen in.",
+    "url": "Link to the article.",
+    "language": "Two-letter language code, from the feed or detected from the text.",
+    "programs": "Programs it names (watch items of kind program).",
+    "topics": "Topics it is about (watch items of kind topic).",
+    "terms": "The watch-list terms found in it, as written in watchlist.toml.",
+    "week": "Monday of the week it was published in.",
+    "program_list": "The programs as a JSON list (what the program facet counts).",
+    "topic_list": "The topics as a JSON list.",
+    "article_rowid": "Row number of the article (what full-text search is keyed on).",
+}
+
+
+def metadata(db_title: str = "Armswatch", *, database: str = DATABASE) -> dict[str, Any]:
+    """Datasette metadata for the Armswatch database served under the name ``database``."""
+    return {
+        "title": db_title,
+        "description": "News coverage of arms trafficking between the United States and "
+                       "Mexico, and of the programs fighting it, found by Armswatch. Start "
+                       "with the hits view: every article that matched the watch list, "
+                       "newest first, with facets by program, feed, language and week.",
+        "databases": {database: {
+            "description": "What Armswatch has stored. It is read-only here: Armswatch itself "
+                           "writes, and new hits appear as soon as a poll stores them.",
+            "tables": _tables(),
+            "queries": _queries(),
+        }},
+    }
+
+
+def _tables() -> dict[str, Any]:
+    return {
+        "hits": {
+            "description": "One row per article that matched at least one watch item, newest "
+                           "first. Facet by program, feed, language or week; search finds "
+                           "words in titles and summaries, accents optional (mision finds "
+                           "Misión).",
+            "facets": [{"array": "program_list"}, "feed", "language", "week"],
+            "sort_desc": "published",
+            "fts_table": "articles_fts",
+            "fts_pk": "article_rowid",
+            "columns": _HITS_COLUMNS,
+        },
+        "articles": {
+            "description": "Every article seen in a feed, matched or not, stored once even "
+                           "when several feeds carry it. Search finds words in titles and "
+                           "summaries, accents optional.",
+            "sort_desc": "published",
+            "label_column": "title",
+            "fts_table": "articles_fts",
+            "fts_pk": "rowid",
+            "facets": ["feed", "language"],
+        },
+        "matches": {
+            "description": "The evidence for each hit: the watch item, the term as written in "
+                           "watchlist.toml, the field it was found in (title, summary, "
+                           "content) and a snippet of the text around it.",
+            "facets": ["item", "kind", "field"],
+        },
+        "feeds": {
+            "description": "One row per feed: its last status and error in plain words, how "
+                           "many times in a row it failed and since when, when it was last "
+                           "checked and when it is checked next, and the HTTP caching state "
+                           "(ETag, Last-Modified, body hash) used to skip unchanged feeds.",
+            "facets": ["status"],
+        },
+        "digests": {
+            "description": "Digests built for each channel: pending until a send succeeds, "
+                           "with the number of attempts, the last error and the next attempt.",
+            "sort_desc": "created",
+            "facets": ["channel", "status"],
+        },
+        "deliveries": {
+            "description": "Which article went to which channel, in which digest: each "
+                           "article reaches each channel once.",
+        },
+        "_sqlite_migrations": {"hidden": True},
+    }
+
+
+def _queries() -> dict[str, Any]:
+    return {
+        "hits_per_program_per_week": {
+            "title": "Hits per program per week",
+            "description": "How many articles named each program, week by week (weeks start "
+                           "on Monday, UTC).",
+            "sql": _HITS_PER_PROGRAM_PER_WEEK.strip(),
+        },
+        "latest_hits_for_program": {
+            "title": "Latest hits for a program",
+            "description": "The 100 newest articles matching one watch item, with the terms "
+                           "found and a snippet. Type its name as in watchlist.toml (any "
+                           "case), e.g. Mission Firewall or eTrace.",
+            "sql": _LATEST_HITS_FOR_PROGRAM.strip(),
+            "params": ["program"],
+        },
+        "failing_feeds": {
+            "title": "Failing feeds",
+            "description": "Feeds whose last check failed (or that are gone, HTTP 410), with "
+                           "the error in plain words; most failures in a row first.",
+            "sql": _FAILING_FEEDS.strip(),
+        },
+    }
