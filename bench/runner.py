@@ -1,0 +1,137 @@
+"""The measured side of the fetch, cycle and memory figures, run in a fresh process.
+
+``python -m bench.runner '<json>'`` with ``{"mode": ..., ...}``:
+
+- ``cycle``: opens a Monitor (store, fetcher, parser pool) on the given feeds and runs a cold
+  poll cycle, then a second one over every feed (all 304 when the server says so). Before each
+  it prints ``{"event": "ready", ...}`` and waits for a line on standard input, so the parent can
+  take its snapshot of the process tree (the parser workers are not our children: their CPU time
+  and memory can only be read from outside).
+- ``fetch``: our Fetcher alone over the URLs at a given concurrency, twice (200, then 304).
+- ``raw``: the minimal asyncio client (bench/rawclient.py) the same way.
+
+Each phase prints one JSON line; CPU seconds are this process's own (``RUSAGE_SELF``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bench.rawclient import raw_fetch_all
+from monitor.fetch import Fetcher, FetchRequest, FetchResult
+from monitor.service import Monitor
+from monitor.settings import Config, FeedConfig, PollingConfig, StorageConfig, load_watchlist
+from storage.errors import FetchError
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def emit(record: dict[str, Any]) -> None:
+    print(json.dumps(record), flush=True)
+
+
+async def timed(work: Callable[[], Awaitable[T]]) -> tuple[T, float, float]:
+    """(result, wall seconds, CPU seconds of this process)."""
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    result = await work()
+    return result, time.perf_counter() - wall, cpu_seconds() - cpu
+
+
+# --- cycle ----------------------------------------------------------------------------------
+
+def cycle_config(urls: list[str], db: Path, concurrency: int) -> Config:
+    feeds = tuple(FeedConfig(name=f"feed {i:04d}", url=url, interval=timedelta(minutes=15))
+                  for i, url in enumerate(urls))
+    return Config(directory=ROOT / "config", storage=StorageConfig(path=db),
+                  polling=PollingConfig(concurrency=concurrency), feeds=feeds, channels=(),
+                  watch=load_watchlist(ROOT / "config" / "watchlist.toml"))
+
+
+async def run_cycles(args: dict[str, Any]) -> None:
+    config = cycle_config(args["urls"], Path(args["db"]), args["concurrency"])
+    started = time.perf_counter()
+    async with Monitor(config) as monitor:
+        opened = time.perf_counter() - started
+        for phase in ("cold", "not_modified"):
+            emit({"event": "ready", "phase": phase, "cpu": cpu_seconds()})
+            sys.stdin.readline()
+            feeds = monitor.select_feeds(every=True)
+            report, wall, cpu = await timed(lambda f=feeds: monitor.poll(f))  # type: ignore[misc]
+            statuses = Counter(o.status for o in report.outcomes)
+            errors = Counter(o.error for o in report.outcomes if o.error)
+            emit({"event": "done", "phase": phase, "wall": wall, "cpu": cpu,
+                  "statuses": dict(statuses), "errors": dict(errors.most_common(3)),
+                  "new_articles": report.new_articles, "new_hits": report.new_hits,
+                  "peak_rss_mb": peak_rss_mb(), "open_seconds": opened})
+
+
+# --- fetch only -----------------------------------------------------------------------------
+
+async def fetch_passes(args: dict[str, Any]) -> None:
+    urls: list[str] = args["urls"]
+    async with Fetcher(concurrency=args["concurrency"]) as fetcher:
+        async def one(request: FetchRequest) -> FetchResult | FetchError:
+            try:
+                return await fetcher.fetch(request)
+            except FetchError as exc:
+                return exc
+
+        requests = [FetchRequest(name=str(i), url=u) for i, u in enumerate(urls)]
+        for phase in ("200", "304"):
+            results, wall, cpu = await timed(
+                lambda r=requests: asyncio.gather(*(one(x) for x in r)))  # type: ignore[misc]
+            statuses = Counter(r.status if isinstance(r, FetchResult) else "error"
+                               for r in results)
+            emit({"event": "done", "phase": phase, "wall": wall, "cpu": cpu,
+                  "statuses": {str(k): v for k, v in statuses.items()},
+                  "bytes": sum(len(r.body or b"") for r in results
+                               if isinstance(r, FetchResult))})
+            requests = [FetchRequest(name=q.name, url=q.url, etag=r.etag,
+                                     last_modified=r.last_modified)
+                        if isinstance(r, FetchResult) else q
+                        for q, r in zip(requests, results, strict=True)]
+
+
+async def raw_passes(args: dict[str, Any]) -> None:
+    urls: list[str] = args["urls"]
+    etags: list[bytes | None] = [None] * len(urls)
+    for phase in ("200", "304"):
+        replies, wall, cpu = await timed(
+            lambda e=etags: raw_fetch_all(urls, e, args["concurrency"]))  # type: ignore[misc]
+        statuses = Counter(str(r.status) for r in replies)
+        emit({"event": "done", "phase": phase, "wall": wall, "cpu": cpu,
+              "statuses": dict(statuses), "bytes": sum(r.size for r in replies)})
+        etags = [r.etag for r in replies]
+
+
+MODES: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+    "cycle": run_cycles, "fetch": fetch_passes, "raw": raw_passes,
+}
+
+
+def main() -> None:
+    args = json.loads(sys.argv[1])
+    asyncio.run(MODES[args["mode"]](args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""Whole poll cycles against feeds that misbehave: the poller survives everything.
+
+Fetch-level and parse-level cases each have their own tests (test_fetch_hostile.py,
+test_parse.py); here they all meet in real poll cycles over one loopback server and a real
+SQLite file, next to good feeds whose hits must still be stored, and the per-feed states those
+cycles leave (status, error in plain words, next check) are checked as `armswatch feeds` shows them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from feedbuilder import Entry, atom, rss
+from feedserver import FeedServer, gzip_bomb
+
+from monitor.cli import cli
+from monitor.pipeline import PollReport, due_feeds
+from monitor.service import Monitor
+from monitor.settings import (
+    Config,
+    FeedConfig,
+    PollingConfig,
+    StorageConfig,
+    load_watchlist,
+)
+from storage.records import FeedState
+from storage.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+WATCH = load_watchlist(ROOT / "config" / "watchlist.toml")
+SECRET = "TOP-SECRET-LOCAL-FILE-CONTENT"
+
+FIREWALL = Entry(title="Mission Firewall seizes 120 rifles bound for Sinaloa",
+                 link="https://news.example.org/firewall-rifles", guid="hostile-good-1",
+                 summary="US inspectors working under Mission Firewall stopped southbound trucks.")
+WILDFIRE = Entry(title="Brigadas abren cortafuegos para frenar el incendio",
+                 link="https://noticias.example.mx/incendio")
+CORTAFUEGOS = Entry(title="Misión Cortafuegos: aseguran armas de fuego en Sonora",
+                    link="https://noticias.example.mx/cortafuegos-sonora")
+ETRACE = Entry(title="ATF eTrace requests from Mexico rose again",
+               link="https://news.example.org/etrace-requests")
+NIBIN = Entry(title="NIBIN links casings from Juárez to a Phoenix gun store",
+              link="https://news.example.org/nibin-juarez")
+FEED = rss([Entry(title="Never seen", link="https://example.org/never")])
+
+# feedparser#562: the author-email regex backtracks quadratically; seconds of CPU per item.
+SLOW_PARSE = rss([Entry(title=f"slow {i}", link=f"https://example.org/slow/{i}")
+                  for i in range(3)]).replace(
+    b"</item>", b"<author>a@" + b"a." * 16_000 + b"!</author></item>")
+
+
+def entity_bomb() -> bytes:
+    levels = ['<!ENTITY lol0 "lollollollollollollollollollol">'] + [
+        f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    return (f'<?xml version="1.0"?><!DOCTYPE rss [{"".join(levels)}]>'
+            '<rss version="2.0"><channel><title>bomb &lol9;</title><item><title>a &lol9;</title>'
+            "<link>https://bomb.example.org/a</link></item></channel></rss>").encode()
+
+
+def external_entities(secret: Path, probe_url: str) -> bytes:
+    return f"""<?xml version="1.0"?>
+<!DOCTYPE rss [<!ENTITY xxe SYSTEM "file://{secret}">
+               <!ENTITY remote SYSTEM "{probe_url}">]>
+<rss version="2.0"><channel><title>Entities &xxe;</title>
+<item><title>Mission Firewall &xxe; &remote;</title><link>https://xxe.example.org/1</link>
+<description>&xxe; &remote;</description></item></channel></rss>""".encode()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def toml_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid TOML basic string
+
+
+def write_config(folder: Path, db: Path, feeds: dict[str, str], polling: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "config" / "watchlist.toml", folder / "watchlist.toml")
+    blocks = "".join(f"\n[[feeds]]\nname = {toml_string(name)}\nurl = {toml_string(url)}\n"
+                     for name, url in feeds.items())
+    (folder / "armswatch.toml").write_text(
+        f"[storage]\npath = {toml_string(str(db))}\n\n[polling]\n{polling}\n{blocks}",
+        encoding="utf-8")
+    return folder
+
+
+def rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(sql, args).fetchall()
+
+
+# -- every hostile case at once --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    """A feed of the hostile set and what its row in the feeds table must say afterwards."""
+
+    name: str
+    url: str
+    status: str                 # ok | failed | gone
+    error: str | None = None    # the start of the error, in plain words (None: no error)
+
+
+def hostile_cases(server: FeedServer, tmp_path: Path) -> list[Case]:
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET, encoding="utf-8")
+    for hop in range(7):
+        server.redirect(f"/chain{hop}", f"/chain{hop + 1}")
+    server.route("/chain7", FEED)
+    server.redirect("/loop-a", "/loop-b")
+    server.redirect("/loop-b", "/loop-a")
+    server.route("/xxe-probe", "PROBE-CONTENT", content_type="text/plain")
+    retry_at = format_datetime(datetime.now(UTC) + timedelta(hours=3), usegmt=True)
+    gzip_body = rss([ETRACE])
+    return [
+        # good feeds, mixed in
+        Case("Good EN", server.route("/good-en.xml", rss([FIREWALL, WILDFIRE])), "ok"),
+        Case("Good ES", server.route("/good-es.xml", atom([CORTAFUEGOS])), "ok"),
+        Case("Good gzip", server.route("/good-gz.xml", gzip_body, encoding="gzip"), "ok"),
+        Case("Good after redirect", server.redirect(
+            "/moved.xml", server.route("/good-moved.xml", rss([NIBIN])), status=301), "ok"),
+        # the network and the server misbehave
+        Case("Gzip bomb", server.route("/bomb.xml", gzip_bomb(1024),
+                                       headers={"Content-Encoding": "gzip"}),
+             "failed", "response larger than 10 MB"),
+        Case("Truncated gzip", server.route(
+            "/truncated.xml", b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff" + b"\x00" * 40,
+            headers={"Content-Encoding": "gzip"}), "failed", "response body is not valid gzip"),
+        Case("Drips a byte a second", server.route("/drip.xml", FEED, drip=1.0),
+             "failed", "timed out after 2 s"),
+        Case("Never answers", server.route("/hang.xml", hang=True),
+             "failed", "timed out after 2 s"),
+        Case("Redirect loop", server.url("/loop-a"), "failed", "redirect loop: "),
+        Case("Long redirect chain", server.url("/chain0"), "failed",
+             "too many redirects (more than 5)"),
+        Case("Redirect to a file", server.redirect("/to-file", "file:///etc/passwd"),
+             "failed", "refused redirect to a non-HTTP URL: file:"),
+        Case("Redirect to FTP", server.redirect("/to-ftp", "ftp://example.org/feed.xml"),
+             "failed", "refused redirect to a non-HTTP URL: ftp://"),
+        Case("Not found", server.status("/404.xml", 404), "failed", "HTTP 404 Not Found"),
+        Case("Gone", server.status("/410.xml", 410), "gone", "feed is gone (HTTP 410)"),
+        Case("Rate limited", server.status("/429.xml", 429, {"Retry-After": "600"}),
+             "failed", "HTTP 429 Too Many Requests (retry after 600 s)"),
+        Case("Unavailable", server.status("/503.xml", 503, {"Retry-After": retry_at}),
+             "failed", "HTTP 503 Service Unavailable (retry after "),
+        Case("Server error", server.status("/500.xml", 500),
+             "failed", "HTTP 500 Internal Server Error"),
+        Case("Connection refused", f"http://127.0.0.1:{free_port()}/feed.xml",
+             "failed", "connection refused"),
+        Case("Not HTTP", server.route("/garbage", raw=b"SSH-2.0-OpenSSH_9.6\r\n\r\n"),
+             "failed", "the server sent a broken HTTP response"),
+        # the body is not what it should be
+        Case("Slow to parse", server.route("/slow-parse.xml", SLOW_PARSE),
+             "failed", "parse took longer than 2 s"),
+        Case("HTML page", server.route(
+            "/page.html", "<!DOCTYPE html><html><body><h1>Welcome</h1></body></html>",
+            content_type="text/html; charset=utf-8"),
+             "failed", "not a feed: the server sent an HTML page"),
+        Case("Empty body", server.route("/empty.xml", b""),
+             "failed", "not a feed: the response body is empty"),
+        Case("Binary junk", server.route("/junk.bin", random.Random(7).randbytes(4096),
+                                         content_type="application/octet-stream"),
+             "failed", "not a feed: the body is binary data"),
+        Case("Wrong charset header", server.route(
+            "/latin1-header.xml", rss([CORTAFUEGOS]).replace(b"example.mx/", b"example.mx/l1/"),
+            content_type="application/rss+xml; charset=iso-8859-1"), "ok"),
+        Case("Wrong encoding declaration", server.route(
+            "/cp1252-body.xml",
+            rss([CORTAFUEGOS]).replace(b"example.mx/", b"example.mx/cp/").decode().encode("cp1252")),
+             "ok"),
+        Case("Entity expansion", server.route("/lol.xml", entity_bomb()), "ok"),
+        Case("External entities", server.route("/xxe.xml", external_entities(
+            secret, server.url("/xxe-probe"))), "ok"),
+    ]
+
+
+POLLING = """interval = "15m"
+concurrency = 50
+per_host = 50
+timeout = "2s"
+parse_timeout = "2s"
+"""
+TIME_BOUND = (2 + 2) * 3  # (timeout + parse_timeout) x 3: not a benchmark, a bound on hanging
+
+# Runs the CLI in this process so its peak memory is the poller's own (parser workers aside,
+# and no bomb ever reaches them).
+MEASURED_CLI = """
+import resource, sys
+from monitor.cli import main
+try:
+    main()
+finally:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    print(f"peak-rss-mb {peak}", file=sys.stderr)
+"""
+
+
+@pytest.fixture(scope="module")
+def hostile_poll(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HostilePoll]:
+    tmp_path = tmp_path_factory.mktemp("hostile")
+    with FeedServer() as server:
+        cases = hostile_cases(server, tmp_path)
+        db = tmp_path / "armswatch.db"
+        config = write_config(tmp_path / "config", db, {c.name: c.url for c in cases}, POLLING)
+        started = time.monotonic()
+        completed = subprocess.run(
+            [sys.executable, "-c", MEASURED_CLI, "--config", str(config), "poll"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=TIME_BOUND + 30)
+        yield HostilePoll(cases, config, db, completed, time.monotonic() - started, server)
+
+
+@dataclass
+class HostilePoll:
+    cases: list[Case]
+    config: Path
+    db: Path
+    completed: subprocess.CompletedProcess[str]
+    seconds: float
+    server: FeedServer
+
+
+def test_the_cycle_completes_in_bounded_time_and_exits_0(hostile_poll: HostilePoll) -> None:
+    done = hostile_poll.completed
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    # Startup (imports, the parser pool) is outside the bound; the cycle itself is inside it.
+    assert hostile_poll.seconds < TIME_BOUND + 10
+    failing = sum(c.status != "ok" for c in hostile_poll.cases)
+    assert f"{len(hostile_poll.cases)} feeds: {len(hostile_poll.cases) - failing} ok, " \
+        f"0 not modified, {failing} failed;" in done.stdout
+
+
+def test_the_bomb_never_raised_memory_past_200_mb(hostile_poll: HostilePoll) -> None:
+    peak = next(line for line in hostile_poll.completed.stderr.splitlines()
+                if line.startswith("peak-rss-mb "))
+    assert int(peak.split()[1]) < 200
+
+
+def test_every_feed_has_its_status_and_error_in_plain_words(hostile_poll: HostilePoll) -> None:
+    stored = {name: (status, error) for name, status, error in rows(
+        hostile_poll.db, "select name, status, error from feeds")}
+    assert set(stored) == {c.name for c in hostile_poll.cases}
+    for case in hostile_poll.cases:
+        status, error = stored[case.name]
+        assert status == case.status, (case.name, error)
+        if case.error is None:
+            assert error is None, case.name
+        else:
+            assert isinstance(error, str) and error.startswith(case.error), (case.name, error)
+            assert f"failed: {case.name}: {error}" in hostile_poll.completed.stdout
+
+
+def test_the_good_feeds_hits_are_stored(hostile_poll: HostilePoll) -> None:
+    hits = dict(rows(hostile_poll.db, "select a.feed, group_concat(distinct m.item) "
+                                      "from matches m join articles a on a.id = m.article_id "
+                                      "group by a.feed"))
+    assert hits["Good EN"] == "Mission Firewall"
+    assert hits["Good ES"] == "Mission Firewall"
+    assert hits["Good gzip"] == "eTrace"
+    assert hits["Good after redirect"] == "NIBIN"
+    # The wildfire firebreak is stored, and is no hit.
+    assert rows(hostile_poll.db, "select count(*) from articles where feed = 'Good EN'") == [(2,)]
+
+
+def test_wrongly_declared_encodings_are_read_as_the_text_meant(hostile_poll: HostilePoll) -> None:
+    titles = dict(rows(hostile_poll.db, "select feed, title from articles where feed like 'Wrong%'"))
+    assert titles == {"Wrong charset header": CORTAFUEGOS.title,
+                      "Wrong encoding declaration": CORTAFUEGOS.title}
+
+
+def test_entities_are_neither_expanded_nor_read_from_disk_or_network(
+        hostile_poll: HostilePoll) -> None:
+    longest = rows(hostile_poll.db, "select max(length(title) + length(summary)) from articles")
+    assert longest[0][0] < 1_000
+    for path in hostile_poll.db.parent.glob(hostile_poll.db.name + "*"):  # with -wal and -shm
+        assert SECRET.encode() not in path.read_bytes()
+        assert b"root:x:0:0" not in path.read_bytes()
+    assert hostile_poll.server.requests_to("/xxe-probe") == []
+
+
+def test_feeds_command_names_each_failing_feed_its_error_and_since_when(
+        hostile_poll: HostilePoll) -> None:
+    runner = CliRunner()
+    table = runner.invoke(cli, ["--config", str(hostile_poll.config), "feeds"])
+    assert table.exit_code == 0, table.output
+    as_json = runner.invoke(cli, ["--config", str(hostile_poll.config), "feeds", "--format", "json"])
+    records = {r["name"]: r for r in json.loads(as_json.output)}
+    lines = table.output.splitlines()
+    for case in hostile_poll.cases:
+        record = records[case.name]
+        line = next(line for line in lines if line.startswith(case.name))
+        assert case.status in line.split()
+        if case.status == "ok":
+            assert record["error"] is None and record["failing_since"] is None
+            continue
+        assert record["error"].startswith(case.error or "")
+        assert record["consecutive_failures"] == 1
+        since = datetime.fromisoformat(record["failing_since"])
+        assert since == datetime.fromisoformat(record["last_checked"])
+        assert record["error"][:20] in line
