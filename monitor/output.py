@@ -112,18 +112,17 @@ def format_feeds(feeds: Sequence[FeedHealth], fmt: str) -> str:
     rows = []
     for f in feeds:
         s = f.state
-        problem = ""
-        if s.error:
-            since = f" since {s.failing_since:%Y-%m-%d %H:%M}" if s.failing_since else ""
-            problem = _shorten(f"{s.error}{since} ({s.error_count}×)", 60)
+        failing = ""
+        if s.failing_since:
+            failing = f"{s.failing_since:%Y-%m-%d %H:%M} ({s.error_count}×)"
         rows.append([
             _shorten(s.name, 40), s.status,
             f"{s.last_checked:%Y-%m-%d %H:%M}" if s.last_checked else "never",
             f"{s.next_check:%Y-%m-%d %H:%M}" if s.next_check else "now",
-            f.articles, problem,
+            f.articles, failing, _shorten(s.error or "", 60),
         ])
-    return str(tabulate(rows, headers=["feed", "status", "last check", "next check",
-                                       "articles", "error"]))
+    return str(tabulate(rows, headers=["feed", "status", "last check (UTC)", "next check",
+                                       "articles", "failing since", "last error"]))
 
 
 def _shorten(text: str, width: int) -> str:
