@@ -71,7 +71,7 @@ async def run_cycles(args: dict[str, Any]) -> None:
     started = time.perf_counter()
     async with Monitor(config) as monitor:
         opened = time.perf_counter() - started
-        for phase in ("cold", "not_modified"):
+        for phase in args.get("phases", ("cold", "not_modified")):
             emit({"event": "ready", "phase": phase, "cpu": cpu_seconds()})
             sys.stdin.readline()
             feeds = monitor.select_feeds(every=True)

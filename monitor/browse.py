@@ -29,7 +29,7 @@ __all__ = ["app", "browse_url", "check_readable", "metadata", "serve"]
 
 _SETTINGS = {
     "default_page_size": 50,
-    "sql_time_limit_ms": 5000,       # canned queries over a year of hits take more than 1 s
+    "sql_time_limit_ms": 5000,   # the weekly counts read every match: more than the default 1 s
     "facet_time_limit_ms": 1000,
 }
 

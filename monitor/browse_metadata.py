@@ -45,24 +45,6 @@ WHERE status IN ('failed', 'gone')
 ORDER BY error_count DESC, failing_since, name
 """
 
-_HITS_COLUMNS = {
-    "id": "The article's stable id (from its guid or canonical URL).",
-    "published": "When the article was published, UTC (the time it was first seen when the "
-                 "feed gave none).",
-    "first_seen": "When Armswatch first stored it, UTC.",
-    "feed": "The feed it was first seen in.",
-    "url": "Link to the article.",
-    "language": "Two-letter language code, from the feed or detected from the text.",
-    "programs": "Programs it names (watch items of kind program).",
-    "topics": "Topics it is about (watch items of kind topic).",
-    "terms": "The watch-list terms found in it, as written in watchlist.toml.",
-    "week": "Monday of the week it was published in.",
-    "program_list": "The programs as a JSON list (what the program facet counts).",
-    "topic_list": "The topics as a JSON list.",
-    "article_rowid": "Row number of the article (what full-text search is keyed on).",
-}
-
-
 def metadata(db_title: str = "Armswatch", *, database: str = DATABASE) -> dict[str, Any]:
     """Datasette metadata for the Armswatch database served under the name ``database``."""
     return {
@@ -83,15 +65,16 @@ def metadata(db_title: str = "Armswatch", *, database: str = DATABASE) -> dict[s
 def _tables() -> dict[str, Any]:
     return {
         "hits": {
+            # Column descriptions would push the rows below the first screen; this says it.
             "description": "One row per article that matched at least one watch item, newest "
-                           "first. Facet by program, feed, language or week; search finds "
-                           "words in titles and summaries, accents optional (mision finds "
-                           "Misión).",
+                           "first. Facet by program, feed, language or week (week is the "
+                           "Monday it began, UTC); search finds words in titles and summaries, "
+                           "accents optional (mision finds Misión). programs, topics and "
+                           "terms say why it matched.",
             "facets": [{"array": "program_list"}, "feed", "language", "week"],
             "sort_desc": "published",
             "fts_table": "articles_fts",
             "fts_pk": "article_rowid",
-            "columns": _HITS_COLUMNS,
         },
         "articles": {
             "description": "Every article seen in a feed, matched or not, stored once even "

@@ -244,6 +244,20 @@ def status(ctx: Context, fmt: str) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 exposes it to the network).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True)
+@pass_context
+def serve(ctx: Context, host: str, port: int) -> None:
+    """Browse the hits in a web browser (Datasette) until Ctrl-C or SIGTERM."""
+    from monitor.browse import serve as serve_browser
+
+    # The path, not a Store: opening a Store runs migrations, which write, and the browser may
+    # run on a read-only mount beside the service.
+    serve_browser(ctx.db_path, host=host, port=port)
+
+
 @cli.group()
 def watch() -> None:
     """Work with the watch list."""

@@ -13,16 +13,20 @@ from storage.errors import StorageError
 # in the low byte.
 _BUSY, _LOCKED, _READONLY, _IOERR, _CORRUPT = 5, 6, 8, 10, 11
 _FULL, _CANTOPEN, _CONSTRAINT, _NOTADB = 13, 14, 19, 26
+# Opening a WAL database first makes room for its -shm file: on a full disk that fails with
+# this I/O code, not SQLITE_FULL, before a single page is read.
+_IOERR_SHMSIZE = _IOERR | (19 << 8)
 
 
 def describe(exc: sqlite3.Error, path: Path) -> str:
     """A plain message for ``exc`` raised while using the database at ``path``."""
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    extended = getattr(exc, "sqlite_errorcode", None) or 0
+    code = extended & 0xFF
     text = str(exc)
     if code in (_BUSY, _LOCKED) or "locked" in text:
         return (f"{path}: the database is locked by another process and stayed locked; "
                 "try again when it has finished (is another armswatch running?)")
-    if code == _FULL or "disk is full" in text:
+    if code == _FULL or extended == _IOERR_SHMSIZE or "disk is full" in text:
         return (f"{path}: the disk is full (or the database reached its size limit); "
                 "free some space and try again - nothing of the failed write was saved")
     if code == _READONLY or "readonly" in text:

@@ -223,7 +223,6 @@ def test_metadata_names_existing_tables_and_columns(db_path: Path) -> None:
     facets = tables["hits"]["facets"]
     faceted = {f if isinstance(f, str) else next(iter(f.values())) for f in facets}
     assert faceted <= hits_columns
-    assert set(tables["hits"]["columns"]) == hits_columns
     assert tables["hits"]["fts_pk"] in hits_columns
     assert set(database["queries"]) == {"hits_per_program_per_week",
                                         "latest_hits_for_program", "failing_feeds"}
@@ -236,33 +235,50 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def test_serve_answers_until_sigterm_then_exits_cleanly(db_path: Path) -> None:
-    port = free_port()
-    code = f"from pathlib import Path; from monitor.browse import serve; " \
-           f"serve(Path({str(db_path)!r}), port={port})"
-    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
+class ServeProcess:
+    """``browse.serve`` in its own process, as ``armswatch serve`` runs it."""
+
+    def __init__(self, db_path: Path, *, as_user: list[str] | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        code = ("import sys; from pathlib import Path; from monitor.browse import serve; "
+                "serve(Path(sys.argv[1]), port=int(sys.argv[2]))")
+        self.process = subprocess.Popen(
+            [*(as_user or []), sys.executable, "-c", code, str(db_path), str(self.port)],
+            cwd="/", text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"})
+        self.stderr = ""
+
+    def __enter__(self) -> ServeProcess:
         deadline = time.monotonic() + 30
         while True:
-            assert process.poll() is None, process.communicate()
+            assert self.process.poll() is None, self.process.communicate()
             assert time.monotonic() < deadline, "serve() did not answer in time"
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/armswatch/hits.json", timeout=5)
-                break
+                httpx.get(f"{self.url}/-/versions.json", timeout=5)
+                return self
             except httpx.TransportError:
                 time.sleep(0.1)
-        assert response.status_code == 200
-        assert len(response.json()["rows"]) == 3
-        process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, stderr
-    assert f"Browse the hits at http://127.0.0.1:{port}/armswatch/hits" in stderr
-    assert "Traceback" not in stderr
+
+    def stop(self) -> int:
+        """SIGTERM, as `docker compose stop` sends; the exit code."""
+        self.process.send_signal(signal.SIGTERM)
+        _, self.stderr = self.process.communicate(timeout=20)
+        return self.process.returncode
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def test_serve_answers_until_sigterm_then_exits_cleanly(db_path: Path) -> None:
+    with ServeProcess(db_path) as served:
+        assert [r["id"] for r in get_json(f"{served.url}/armswatch/hits.json")] \
+            == ["es-1", "en-2", "en-3"]
+        assert served.stop() == 0, served.stderr
+    assert f"Browse the hits at {served.url}/armswatch/hits" in served.stderr
+    assert "Traceback" not in served.stderr
 
 
 def test_serve_refuses_a_missing_database_and_creates_nothing(tmp_path: Path) -> None:
@@ -308,90 +324,81 @@ def test_a_database_of_an_older_layout_is_refused_with_what_to_do(tmp_path: Path
 
 # -- a read-only folder, as the datasette service of docker-compose.yml mounts it ---------------
 
-READER = """
-import sqlite3, sys
+# Root ignores file modes: the reader runs as nobody (setpriv, from util-linux) in a folder root
+# owns, so it can read the database and its -wal and -shm files but write none of them.
+AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+PROBE = """
+import sys
 from pathlib import Path
 from monitor.browse import check_readable
 from storage.errors import StorageError
-path = Path(sys.argv[1])
 try:
-    check_readable(path)
-    conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True)
-    print("hits:", conn.execute("SELECT count(*) FROM hits").fetchone()[0])
+    check_readable(Path(sys.argv[1]))
+    print("readable")
 except StorageError as exc:
     print("error:", exc)
 """
 
 
-class ReadOnlyFolder:
-    """A folder the reader subprocess cannot write to: as a read-only mount would be.
-
-    Root ignores file modes, so as root the reader runs as nobody in a folder root owns.
-    """
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.as_root = os.geteuid() == 0
-
-    def lock(self) -> None:
-        for path in [self.folder, *self.folder.iterdir()]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-            if not self.as_root:
-                path.chmod(0o555 if path.is_dir() else 0o444)
-
-    def unlock(self) -> None:
-        for path in [self.folder, *self.folder.iterdir()]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-
-    def read(self, db_path: Path) -> str:
-        user: dict[str, Any] = {}
-        if self.as_root:
-            user = {"user": 65534, "group": 65534, "extra_groups": []}
-        result = subprocess.run(
-            [sys.executable, "-c", READER, str(db_path)], capture_output=True, text=True,
-            cwd="/", env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"},
-            timeout=60, **user)
-        assert result.returncode == 0, result.stderr
-        return result.stdout.strip()
+def probe_as_nobody(db_path: Path) -> str:
+    result = subprocess.run(
+        [*AS_NOBODY, sys.executable, "-c", PROBE, str(db_path)], capture_output=True, text=True,
+        cwd="/", timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"})
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
 
 
 @pytest.fixture
-def read_only_folder() -> Iterator[ReadOnlyFolder]:
-    folder = Path(tempfile.mkdtemp(prefix="armswatch-ro-"))   # nobody can reach /tmp, not tmp_path
+def read_only_folder() -> Iterator[Path]:
+    """A folder under /tmp (nobody cannot reach tmp_path) that only root may write to."""
+    if os.geteuid() != 0 or shutil.which(AS_NOBODY[0]) is None:
+        pytest.skip("needs root and setpriv, to read as another user (nobody) a database that "
+                    "only its writer may change, as through a read-only mount")
+    folder = Path(tempfile.mkdtemp(prefix="armswatch-ro-"))
+    folder.chmod(0o755)
     try:
-        shared = ReadOnlyFolder(folder)
-        if shared.as_root:
-            probe = subprocess.run([sys.executable, "-c", "import monitor.browse"], cwd="/",
-                                   env={**os.environ, "PYTHONPATH": str(ROOT)},
-                                   capture_output=True, user=65534, group=65534, extra_groups=[])
-            if probe.returncode != 0:
-                pytest.skip("running as root, and user nobody cannot run this Python to act as "
-                            "a reader without write access")
-        yield shared
+        runs = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import monitor.browse"],
+                              capture_output=True, cwd="/", timeout=60,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if runs.returncode != 0:
+            pytest.skip("user nobody cannot run this Python (with setpriv) to read the database")
+        yield folder
     finally:
-        ReadOnlyFolder(folder).unlock()
         shutil.rmtree(folder)
 
 
-def test_a_read_only_folder_is_readable_while_the_writer_has_it_open(
-        db_path: Path, read_only_folder: ReadOnlyFolder) -> None:
-    db = read_only_folder.folder / "armswatch.db"
+def test_a_read_only_folder_is_browsable_while_the_writer_runs(
+        db_path: Path, read_only_folder: Path) -> None:
+    db = read_only_folder / "armswatch.db"
     shutil.copyfile(db_path, db)
-    with Store.open(db) as writer:                    # creates the -wal and -shm files
-        read_only_folder.lock()
-        assert read_only_folder.read(db) == "hits: 3"
-        writer.save_feed_result(FeedState(name="Feed ES", url="https://feeds.example/es"),
-                                [article("es-9", "Iniciativa Mérida: balance", days_ago=0)],
-                                {"es-9": [program("Merida Initiative", "Iniciativa Mérida")]})
-        assert read_only_folder.read(db) == "hits: 4"
-        read_only_folder.unlock()                     # so the writer may remove -wal on close
-    read_only_folder.lock()
-    message = read_only_folder.read(db)
+    writer = Store.open(db)                                # creates the -wal and -shm files
+    try:
+        with ServeProcess(db, as_user=AS_NOBODY) as served:
+            assert len(get_json(f"{served.url}/armswatch/hits.json")) == 3
+            writer.save_feed_result(
+                FeedState(name="Feed ES", url="https://feeds.example/es"),
+                [article("es-9", "Iniciativa Mérida: balance", days_ago=0)],
+                {"es-9": [program("Merida Initiative", "Iniciativa Mérida")]})
+            assert len(get_json(f"{served.url}/armswatch/hits.json")) == 4
+            writer.close()                                 # the service stops ...
+            assert len(get_json(f"{served.url}/armswatch/hits.json")) == 4
+            writer = Store.open(db)                        # ... and starts again
+            writer.save_feed_result(
+                FeedState(name="Feed ES", url="https://feeds.example/es"),
+                [article("es-10", "Operación Southbound en Sonora", days_ago=0)],
+                {"es-10": [program("Operation Southbound", "Operación Southbound")]})
+            assert len(get_json(f"{served.url}/armswatch/hits.json")) == 5
+            assert served.stop() == 0, served.stderr
+    finally:
+        writer.close()                                     # the last connection: -wal goes
+    assert not (read_only_folder / "armswatch.db-wal").exists()
+    message = probe_as_nobody(db)
     assert message.startswith(f"error: {db}: cannot be read: its folder is read-only and the "
                               "service that writes it is not running"), message
-    read_only_folder.unlock()
-    with Store.open(db) as store:                     # nothing was lost
-        assert store.hits.count() == 4
+    with Store.open(db) as store:                          # nothing was lost
+        assert store.hits.count() == 5
 
 
 # -- a real browser ------------------------------------------------------------------------------
