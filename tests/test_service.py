@@ -159,3 +159,51 @@ def test_json_log_lines_carry_the_cycle_figures(start: Callable[..., Service],
     first = polls[0]
     assert first["feeds"] == 1 and first["ok"] == 1 and first["new_hits"] == 1
     assert {"time", "level", "message", "duration", "failed", "new_articles"} <= set(first)
+
+
+def test_kill_9_mid_poll_then_restart_loses_and_repeats_nothing(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    feeds = []
+    for n in range(30):
+        entries = [Entry(title=f"Gun trafficking case {n}-{i} reaches court",
+                         link=f"https://example.org/{n}/{i}") for i in range(3)]
+        feeds.append(feed_server.route(f"/f{n}.xml", rss(entries), delay=2.0 if n % 2 else 0))
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(ROOT / "config" / "watchlist.toml", config / "watchlist.toml")
+    db = tmp_path / "armswatch.db"
+    blocks = "".join(f'[[feeds]]\nname = "f{n}"\nurl = "{url}"\n' for n, url in enumerate(feeds))
+    (config / "armswatch.toml").write_text(
+        f'[storage]\npath = "{db}"\n[polling]\ninterval = "1h"\n{blocks}', encoding="utf-8")
+
+    def start() -> subprocess.Popen[str]:
+        return subprocess.Popen([ARMSWATCH, "--config", str(config), "run"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+    first = start()
+    try:
+        assert wait_until(lambda: count(db, "select count(*) from articles") > 0)
+        first.kill()   # SIGKILL: no chance to finish or clean up
+        first.communicate(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    committed = count(db, "select count(*) from articles")
+    assert 0 < committed < 90, "the kill should land mid-poll"
+
+    second = start()
+    try:
+        assert wait_until(lambda: count(db, "select count(*) from articles") == 90)
+        assert wait_until(lambda: count(db, "select count(*) from feeds where status = 'ok'")
+                          == 30)
+        second.send_signal(signal.SIGTERM)
+        second.communicate(timeout=15)
+    finally:
+        if second.poll() is None:
+            second.kill()
+    assert second.returncode == 0
+    assert count(db, "select count(*) from articles") == 90
+    assert count(db, "select count(*) from matches") == 90      # one match each, none twice
+    assert count(db, "select count(distinct canonical_url) from articles") == 90
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
