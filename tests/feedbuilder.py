@@ -1,4 +1,4 @@
-"""Builds small RSS and Atom documents for tests, so each test states only the entries it cares about."""
+"""Builds small RSS and Atom documents for tests: each test states only the entries it needs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The command line as a user meets it: real config files, a loopback feed server, a real database."""
+"""The command line as a user meets it: real config files, a loopback feed server, real SQLite."""
 
 from __future__ import annotations
 
@@ -124,7 +124,8 @@ def test_feeds_names_the_failing_feed_and_its_error(config_dir: Path) -> None:
     assert table.exit_code == 0
     broken = next(line for line in table.output.splitlines() if line.startswith("Broken Feed"))
     assert "failed" in broken and "HTTP 503" in broken
-    records = {r["name"]: r for r in json.loads(run(config_dir, "feeds", "--format", "json").output)}
+    listed = json.loads(run(config_dir, "feeds", "--format", "json").output)
+    records = {r["name"]: r for r in listed}
     assert records["Loopback News"]["status"] == "ok" and records["Loopback News"]["articles"] == 3
     assert records["Broken Feed"]["consecutive_failures"] == 1
     assert records["Broken Feed"]["failing_since"] is not None
