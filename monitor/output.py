@@ -15,7 +15,7 @@ from typing import Any
 
 from tabulate import tabulate
 
-from storage.records import FeedHealth, Hit
+from storage.records import FeedHealth, FeedState, Hit
 
 HIT_FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -118,11 +118,16 @@ def format_feeds(feeds: Sequence[FeedHealth], fmt: str) -> str:
         rows.append([
             _shorten(s.name, 40), s.status,
             f"{s.last_checked:%Y-%m-%d %H:%M}" if s.last_checked else "never",
-            f"{s.next_check:%Y-%m-%d %H:%M}" if s.next_check else "now",
-            f.articles, failing, _shorten(s.error or "", 60),
+            _next_check(s), f.articles, failing, _shorten(s.error or "", 60),
         ])
     return str(tabulate(rows, headers=["feed", "status", "last check (UTC)", "next check",
                                        "articles", "failing since", "last error"]))
+
+
+def _next_check(state: FeedState) -> str:
+    if state.status == "gone":
+        return "never (gone)"   # polled again only with `armswatch poll --feed NAME`
+    return f"{state.next_check:%Y-%m-%d %H:%M}" if state.next_check else "now"
 
 
 def _shorten(text: str, width: int) -> str:

@@ -124,9 +124,14 @@ class Poller:
             if on_feed_done is not None:
                 on_feed_done(outcome)
 
-        async with asyncio.TaskGroup() as group:
-            for feed in feeds:
-                group.create_task(one(feed))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for feed in feeds:
+                    group.create_task(one(feed))
+        except* StorageError as failed:
+            # One feed's storage failure ends the cycle (the group cancelled the others): raise
+            # it as itself, for a one-line message, not wrapped in an ExceptionGroup.
+            raise failed.exceptions[0] from None
         report.finished = self.clock()
         return report
 

@@ -17,11 +17,12 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -39,7 +40,6 @@ from monitor.settings import (
     load_watchlist,
 )
 from storage.records import FeedState
-from storage.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 WATCH = load_watchlist(ROOT / "config" / "watchlist.toml")
@@ -102,9 +102,9 @@ def write_config(folder: Path, db: Path, feeds: dict[str, str], polling: str) ->
     return folder
 
 
-def rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+def rows(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as conn:
-        return conn.execute(sql, args).fetchall()
+        return list(conn.execute(sql, args).fetchall())
 
 
 # -- every hostile case at once --------------------------------------------------------------
@@ -184,8 +184,8 @@ def hostile_cases(server: FeedServer, tmp_path: Path) -> list[Case]:
             content_type="application/rss+xml; charset=iso-8859-1"), "ok"),
         Case("Wrong encoding declaration", server.route(
             "/cp1252-body.xml",
-            rss([CORTAFUEGOS]).replace(b"example.mx/", b"example.mx/cp/").decode().encode("cp1252")),
-             "ok"),
+            rss([CORTAFUEGOS]).replace(b"example.mx/", b"example.mx/cp/").decode()
+            .encode("cp1252")), "ok"),
         Case("Entity expansion", server.route("/lol.xml", entity_bomb()), "ok"),
         Case("External entities", server.route("/xxe.xml", external_entities(
             secret, server.url("/xxe-probe"))), "ok"),
@@ -281,7 +281,8 @@ def test_the_good_feeds_hits_are_stored(hostile_poll: HostilePoll) -> None:
 
 
 def test_wrongly_declared_encodings_are_read_as_the_text_meant(hostile_poll: HostilePoll) -> None:
-    titles = dict(rows(hostile_poll.db, "select feed, title from articles where feed like 'Wrong%'"))
+    titles = dict(rows(hostile_poll.db,
+                       "select feed, title from articles where feed like 'Wrong%'"))
     assert titles == {"Wrong charset header": CORTAFUEGOS.title,
                       "Wrong encoding declaration": CORTAFUEGOS.title}
 
@@ -296,36 +297,61 @@ def test_entities_are_neither_expanded_nor_read_from_disk_or_network(
     assert hostile_poll.server.requests_to("/xxe-probe") == []
 
 
-def test_feeds_command_names_each_failing_feed_its_error_and_since_when(
-        hostile_poll: HostilePoll) -> None:
-    runner = CliRunner()
-    table = runner.invoke(cli, ["--config", str(hostile_poll.config), "feeds"])
-    assert table.exit_code == 0, table.output
-    as_json = runner.invoke(cli, ["--config", str(hostile_poll.config), "feeds", "--format", "json"])
+def table_rows(output: str) -> dict[str, dict[str, str]]:
+    """A tabulate table (header, dashes, rows) as {first cell: {header: cell}}."""
+    header, dashes, *lines = output.splitlines()
+    spans, start = [], 0
+    for dash in dashes.split("  "):
+        if dash:
+            begin = dashes.index(dash, start)
+            spans.append((begin, begin + len(dash)))
+            start = begin + len(dash)
+    spans[-1] = (spans[-1][0], max(len(line) for line in [header, *lines]))
+    names = [header[a:b].strip() for a, b in spans]
+    cells = [{name: line[a:b].strip() for name, (a, b) in zip(names, spans, strict=True)}
+             for line in lines]
+    return {row[names[0]]: row for row in cells}
+
+
+def feeds_table(config: Path) -> dict[str, dict[str, str]]:
+    """`armswatch feeds` as {feed: {column: cell}}, with the error column named "error"."""
+    result = CliRunner().invoke(cli, ["--config", str(config), "feeds"])
+    assert result.exit_code == 0, result.output
+    table = table_rows(result.output)
+    for row in table.values():
+        row["error"] = next(cell for header, cell in row.items() if "error" in header)
+    return table
+
+
+def test_feeds_command_names_each_failing_feed_and_its_error(hostile_poll: HostilePoll) -> None:
+    table = feeds_table(hostile_poll.config)
+    as_json = CliRunner().invoke(cli, ["--config", str(hostile_poll.config), "feeds",
+                                       "--format", "json"])
     records = {r["name"]: r for r in json.loads(as_json.output)}
-    lines = table.output.splitlines()
+    assert set(table) == set(records) == {c.name for c in hostile_poll.cases}
     for case in hostile_poll.cases:
-        record = records[case.name]
-        line = next(line for line in lines if line.startswith(case.name))
-        assert case.status in line.split()
+        record, row = records[case.name], table[case.name]
+        assert row["status"] == record["status"] == case.status
         if case.status == "ok":
             assert record["error"] is None and record["failing_since"] is None
+            assert row["error"] == ""
             continue
         assert record["error"].startswith(case.error or "")
+        assert row["error"].startswith(record["error"][:40])
         assert record["consecutive_failures"] == 1
-        since = datetime.fromisoformat(record["failing_since"])
-        assert since == datetime.fromisoformat(record["last_checked"])
-        assert record["error"][:20] in line
+        assert record["failing_since"] == record["last_checked"] is not None
 
 
-@pytest.mark.xfail(strict=True, reason="monitor/output.py shortens 'error since … (n×)' to 60 "
-                   "characters, which cuts 'since' off long errors; needs its own column")
-def test_feeds_table_keeps_since_when_for_long_errors(hostile_poll: HostilePoll) -> None:
-    table = CliRunner().invoke(cli, ["--config", str(hostile_poll.config), "feeds"]).output
-    for case in hostile_poll.cases:
-        if case.status != "ok":
-            line = next(line for line in table.splitlines() if line.startswith(case.name))
-            assert " since 20" in line, line
+def test_feeds_table_says_since_when_each_feed_fails(hostile_poll: HostilePoll) -> None:
+    table = feeds_table(hostile_poll.config)
+    since = {name: datetime.fromisoformat(str(value)).strftime("%Y-%m-%d %H:%M")
+             for name, value in rows(hostile_poll.db, "select name, failing_since from feeds "
+                                                      "where failing_since is not null")}
+    assert len(since) == sum(c.status != "ok" for c in hostile_poll.cases)
+    for name, moment in since.items():
+        shown = [cell for header, cell in table[name].items() if "since" in header] + [
+            table[name]["error"]]
+        assert any(moment in cell for cell in shown), table[name]
 
 
 # -- what each status code does to the schedule ----------------------------------------------
@@ -363,7 +389,8 @@ def test_retry_after_sets_the_next_check_within_a_day(feed_server: FeedServer,
             await monitor.poll(config.feeds)
             return states(monitor)
 
-    found = {name: state.next_check - state.last_checked for name, state in asyncio.run(go()).items()
+    found = {name: state.next_check - state.last_checked
+             for name, state in asyncio.run(go()).items()
              if state.next_check and state.last_checked}
     assert found["429 in seconds"] == timedelta(seconds=7200)
     assert abs(found["503 as a date"] - timedelta(hours=3)) < timedelta(seconds=10)
