@@ -27,6 +27,7 @@ from monitor.pipeline import FeedOutcome, PollReport
 from monitor.service import Monitor
 from monitor.settings import Config, load_config, parse_duration, summarise
 from storage.errors import ArmswatchError, ConfigError
+from storage.records import FeedHealth
 from storage.store import Store
 
 T = TypeVar("T")
@@ -68,6 +69,11 @@ class Context:
             raise click.ClickException(
                 f"no database at {path} yet: run `armswatch poll` first (or pass --db)")
         return path
+
+    def feed_health(self, store: Store) -> list[FeedHealth]:
+        """The configured feeds' health (a feed removed from the config keeps its row)."""
+        configured = {f.name for f in self.config.feeds}
+        return [h for h in store.feeds.health() if h.state.name in configured]
 
     @contextmanager
     def store(self) -> Iterator[Store]:
@@ -213,9 +219,8 @@ def parse_since(text: str, now: datetime | None = None) -> datetime:
 @pass_context
 def feeds(ctx: Context, fmt: str) -> None:
     """Feed health: last check, status, error, next check, articles."""
-    configured = {f.name for f in ctx.config.feeds}
     with ctx.store() as store:
-        health = [h for h in store.feeds.health() if h.state.name in configured]
+        health = ctx.feed_health(store)
     click.echo(format_feeds(health, fmt))
 
 
@@ -227,9 +232,8 @@ def status(ctx: Context, fmt: str) -> None:
     """Health: last poll, failing feeds, pending digests; exit 1 when polling has stalled."""
     from storage.outbox import DigestOutbox
 
-    configured = {f.name for f in ctx.config.feeds}
     with ctx.store() as store:
-        feeds = [h for h in store.feeds.health() if h.state.name in configured]
+        feeds = ctx.feed_health(store)
         outbox = DigestOutbox(store)
         pending = [d for c in ctx.config.channels if (d := outbox.pending(c.name)) is not None]
     # The longest feed interval: every feed has had its chance within three of them.

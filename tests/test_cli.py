@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
@@ -33,28 +33,11 @@ ENTRIES = [
 
 @pytest.fixture
 def config_dir(tmp_path: Path, feed_server: FeedServer) -> Path:
-    folder = tmp_path / "config"
-    folder.mkdir()
-    shutil.copy(ROOT / "config" / "watchlist.toml", folder / "watchlist.toml")
     good = feed_server.route("/news.xml", rss(ENTRIES))
     broken = feed_server.status("/broken.xml", 503, {"Retry-After": "120"})
-    (folder / "armswatch.toml").write_text(f"""
-[storage]
-path = "{tmp_path / 'data' / 'armswatch.db'}"
-
-[polling]
-interval = "15m"
-timeout = "3s"
-
-[[feeds]]
-name = "Loopback News"
-url = "{good}"
-
-[[feeds]]
-name = "Broken Feed"
-url = "{broken}"
-""", encoding="utf-8")
-    return folder
+    return write_config(tmp_path / "config", tmp_path / "data" / "armswatch.db",
+                        {"Loopback News": good, "Broken Feed": broken},
+                        'interval = "15m"\ntimeout = "3s"')
 
 
 def run(config_dir: Path, *args: str) -> Result:

@@ -5,7 +5,6 @@ and the next cycle picks up where it stopped: real processes, a loopback server,
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import signal
 import sqlite3
@@ -19,6 +18,7 @@ from typing import Any
 
 import psutil
 import pytest
+from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
@@ -30,21 +30,6 @@ from storage.errors import StorageError
 ROOT = Path(__file__).resolve().parents[1]
 ARMSWATCH = str(Path(sys.executable).with_name("armswatch"))
 WATCH = tuple(load_watchlist(ROOT / "config" / "watchlist.toml"))
-
-def toml_string(text: str) -> str:
-    return json.dumps(text)  # a JSON string is a valid TOML basic string
-
-
-def write_config(folder: Path, db: Path, feeds: dict[str, str], polling: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "config" / "watchlist.toml", folder / "watchlist.toml")
-    blocks = "".join(f"\n[[feeds]]\nname = {toml_string(name)}\nurl = {toml_string(url)}\n"
-                     for name, url in feeds.items())
-    (folder / "armswatch.toml").write_text(
-        f"[storage]\npath = {toml_string(str(db))}\n\n[polling]\n{polling}\n{blocks}",
-        encoding="utf-8")
-    return folder
-
 
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db, timeout=5) as conn:

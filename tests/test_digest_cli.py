@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
+import configfiles
 import pytest
 from click.testing import CliRunner, Result
 from feedbuilder import Entry, rss
@@ -25,16 +25,8 @@ ENTRIES = [
 
 
 def write_config(folder: Path, feed_url: str, smtp_port: int, *, immediate: bool = False) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "config" / "watchlist.toml", folder / "watchlist.toml")
-    (folder / "armswatch.toml").write_text(f"""
-[storage]
-path = "{folder.parent / 'armswatch.db'}"
-
-[[feeds]]
-name = "Loopback News"
-url = "{feed_url}"
-
+    return configfiles.write_config(
+        folder, folder.parent / "armswatch.db", {"Loopback News": feed_url}, extra=f"""
 [[channels]]
 name = "team-email"
 type = "email"
@@ -50,8 +42,7 @@ type = "file"
 path = "{folder.parent / 'digests'}"
 schedule = "0 * * * *"
 immediate = {str(immediate).lower()}
-""", encoding="utf-8")
-    return folder
+""")
 
 
 def invoke(config: Path, *args: str) -> Result:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from configfiles import write_config
 from feedbuilder import Entry, atom, rss
 from feedserver import FeedServer, gzip_bomb
 
@@ -85,21 +85,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def toml_string(text: str) -> str:
-    return json.dumps(text)  # a JSON string is a valid TOML basic string
-
-
-def write_config(folder: Path, db: Path, feeds: dict[str, str], polling: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "config" / "watchlist.toml", folder / "watchlist.toml")
-    blocks = "".join(f"\n[[feeds]]\nname = {toml_string(name)}\nurl = {toml_string(url)}\n"
-                     for name, url in feeds.items())
-    (folder / "armswatch.toml").write_text(
-        f"[storage]\npath = {toml_string(str(db))}\n\n[polling]\n{polling}\n{blocks}",
-        encoding="utf-8")
-    return folder
 
 
 def rows(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -13,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
@@ -45,20 +45,9 @@ class Service:
     """The service in a subprocess, with its config folder and database."""
 
     def __init__(self, tmp_path: Path, feed_url: str, *args: str) -> None:
-        self.config = tmp_path / "config"
-        self.config.mkdir()
-        shutil.copy(ROOT / "config" / "watchlist.toml", self.config / "watchlist.toml")
         self.db = tmp_path / "armswatch.db"
-        (self.config / "armswatch.toml").write_text(f"""
-[storage]
-path = "{self.db}"
-[polling]
-interval = "1s"
-timeout = "10s"
-[[feeds]]
-name = "Loopback"
-url = "{feed_url}"
-""", encoding="utf-8")
+        self.config = write_config(tmp_path / "config", self.db, {"Loopback": feed_url},
+                                   polling='interval = "1s"\ntimeout = "10s"')
         self.process = subprocess.Popen([ARMSWATCH, "--config", str(self.config), "run", *args],
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -168,13 +157,9 @@ def test_kill_9_mid_poll_then_restart_loses_and_repeats_nothing(
         entries = [Entry(title=f"Gun trafficking case {n}-{i} reaches court",
                          link=f"https://example.org/{n}/{i}") for i in range(3)]
         feeds.append(feed_server.route(f"/f{n}.xml", rss(entries), delay=2.0 if n % 2 else 0))
-    config = tmp_path / "config"
-    config.mkdir()
-    shutil.copy(ROOT / "config" / "watchlist.toml", config / "watchlist.toml")
     db = tmp_path / "armswatch.db"
-    blocks = "".join(f'[[feeds]]\nname = "f{n}"\nurl = "{url}"\n' for n, url in enumerate(feeds))
-    (config / "armswatch.toml").write_text(
-        f'[storage]\npath = "{db}"\n[polling]\ninterval = "1h"\n{blocks}', encoding="utf-8")
+    config = write_config(tmp_path / "config", db,
+                          {f"f{n}": url for n, url in enumerate(feeds)}, 'interval = "1h"')
 
     def start() -> subprocess.Popen[str]:
         return subprocess.Popen([ARMSWATCH, "--config", str(config), "run"],

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
@@ -41,26 +41,11 @@ def test_healthy_until_three_intervals_without_a_successful_poll() -> None:
     assert not never.healthy and "no feed has been polled successfully yet" in never.reason
 
 
-def write_config(folder: Path, url: str) -> Path:
-    folder.mkdir()
-    shutil.copy(ROOT / "config" / "watchlist.toml", folder / "watchlist.toml")
-    (folder / "armswatch.toml").write_text(f"""
-[storage]
-path = "{folder.parent / 'armswatch.db'}"
-[[feeds]]
-name = "Loopback"
-url = "{url}"
-[[feeds]]
-name = "Broken"
-url = "{url}-missing"
-""", encoding="utf-8")
-    return folder
-
-
 def test_status_after_a_poll_and_when_polling_stalls(tmp_path: Path,
                                                      feed_server: FeedServer) -> None:
     url = feed_server.route("/news.xml", rss([Entry(title="Gun trafficking", link="https://x/1")]))
-    config = write_config(tmp_path / "config", url)
+    config = write_config(tmp_path / "config", tmp_path / "armswatch.db",
+                          {"Loopback": url, "Broken": url + "-missing"})
     runner = CliRunner()
     missing = runner.invoke(cli, ["--config", str(config), "status"])
     assert missing.exit_code == 1 and "no database" in missing.stderr
