@@ -417,8 +417,9 @@ def test_failures_back_off_with_jitter_up_to_the_cap_and_are_never_given_up(
             assert base * 0.8 <= delay <= min(base * 1.2, cap), (name, count, delay)
         assert len(feed_server.requests_to(failing[name].removeprefix(feed_server.base_url))) \
             == cycles + 1
-    # Jitter: feeds failing together come back at different moments.
-    assert len({observed[0] for observed in delays.values()}) == len(delays)
+    # Jitter: feeds failing together do not all come back at the same moment. (Stored times
+    # have whole seconds, so two of them may still meet; all four would be a 1-in-10^4 fluke.)
+    assert len({observed[0] for observed in delays.values()}) >= 2
     assert {o.feed: o.status for o in recovered.outcomes} == {
         "500 #0": "ok", "500 #1": "failed", "500 #2": "failed", "404": "ok"}
     assert (final["500 #0"].status, final["500 #0"].error, final["500 #0"].error_count) == (
