@@ -24,7 +24,7 @@ test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)  ## ruff and mypy --strict
-	$(BIN)/ruff check monitor storage alerts tests
+	$(BIN)/ruff check monitor storage alerts tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)  ## benchmarks on loopback: prints a table, writes bench/results.json

@@ -3,8 +3,10 @@
 Everything is generated from a seed, so the feed server (another process) and the benchmark
 build the same bytes without passing them around. The text imitates wire copy: frequent function
 words, names of places and agencies, numbers, quotations with curly quotes and dashes, accents in
-Spanish; about one article in twelve mentions a watch-list program or topic, and about one in
-twenty a look-alike (a network firewall, the city of Mérida), so matching does its real work.
+Spanish. By default about one sentence in twelve names a watch-list program or topic and one in
+twenty a look-alike (a network firewall, the city of Mérida): rates of targeted feeds (searches
+for the programs), so matching and storing do their real work. The long articles of the
+matching figure use the rates of general news instead (bench/matchbench.py).
 """
 
 from __future__ import annotations
@@ -97,8 +99,10 @@ class Story:
 class NewsText:
     """Generates sentences, paragraphs and stories in English ("en") or Spanish ("es")."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, *, mentions: float = 0.085, decoys: float = 0.05) -> None:
         self.rng = random.Random(seed)
+        self.mentions = mentions   # share of sentences naming a program or topic
+        self.decoys = decoys       # ... or a look-alike
 
     def sentence(self, language: str, words: int | None = None) -> str:
         rng = self.rng
@@ -124,9 +128,9 @@ class NewsText:
         rng = self.rng
         roll = rng.random()
         where = rng.randrange(len(words))
-        if roll < 0.085:
+        if roll < self.mentions:
             words.insert(where, rng.choice(_EN_MENTIONS if language == "en" else _ES_MENTIONS))
-        elif roll < 0.135:
+        elif roll < self.mentions + self.decoys:
             words.insert(where, rng.choice(_EN_DECOYS if language == "en" else _ES_DECOYS))
         if rng.random() < 0.15:      # a quotation with typographic punctuation
             words[where] = f"“{words[where]}"

@@ -17,6 +17,7 @@ import asyncio
 import gzip
 import hashlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from email.utils import format_datetime
@@ -27,9 +28,12 @@ MAX_LATENCY = 0.2
 _LAST_MODIFIED = format_datetime(BASE_DATE, usegmt=True).encode()
 
 
+LATENCY_PERIOD = 20  # latencies repeat every 20 feeds: any run of 20 has the mean of all
+
+
 def latency(index: int) -> float:
-    """Seconds feed ``index`` waits before answering: even over 0–200 ms in every run of 100."""
-    return MAX_LATENCY * ((index % 100) + 0.5) / 100
+    """Seconds feed ``index`` waits before answering: even over 0–200 ms in every run of 20."""
+    return MAX_LATENCY * ((index % LATENCY_PERIOD) + 0.5) / LATENCY_PERIOD
 
 
 def address(index: int) -> str:
@@ -151,7 +155,7 @@ async def serve(count: int, items: int, seed: int) -> None:
 
 
 def _stop_on_eof(stopped: asyncio.Future[None]) -> None:
-    if not sys.stdin.buffer.raw.read(4096) and not stopped.done():  # type: ignore[attr-defined]
+    if not os.read(sys.stdin.fileno(), 4096) and not stopped.done():
         stopped.set_result(None)
 
 

@@ -2,13 +2,14 @@
 
 Writing a million stories word by word would take minutes, so articles are assembled from a pool
 of pre-written sentences; each sentence's watch-list matches are found once, and an article's
-matches are those of its sentences. A few sentences also carry one of 5,000 rare names, so a
-search for one of them is selective (a few dozen articles in a million), as a search for a person
-or a town is.
+matches are those of its sentences. One article in twenty also names one of 5,000 rare names,
+so a search for one of them is selective (about ten articles in a million), as a search for a
+person or a small town is.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from monitor.match import WatchList
 from storage.records import Article, Match
 
 RARE_NAMES = 5_000
+RARE_SHARE = 0.05   # articles naming one: about ten per name in a million articles
 _SYLLABLES = ("tla", "co", "pan", "zin", "gua", "ma", "que", "ro", "chi", "hua", "ta", "xal",
               "mi", "ne", "to", "ca", "yu", "te", "pec", "lo")
 NEWEST = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -43,18 +45,14 @@ class Sentence:
 
 
 class SentencePool:
-    """Sentences in both languages with their matches, and the rare names sprinkled in them."""
+    """Sentences in both languages, each with the matches it would have as a summary."""
 
     def __init__(self, watchlist: WatchList, *, size: int = 6_000, seed: int = 11) -> None:
         text = NewsText(seed)
-        rng = random.Random(seed)
         self.sentences: dict[str, list[Sentence]] = {"en": [], "es": []}
         for number in range(size):
             language = "en" if number % 2 == 0 else "es"
             words = text.sentence(language)
-            if rng.random() < 0.05:
-                cut = words.find(" ")
-                words = f"{words[:cut]} {rare_name(rng.randrange(RARE_NAMES))}{words[cut:]}"
             self.sentences[language].append(
                 Sentence(words, language, tuple(watchlist.match("", words))))
 
@@ -97,9 +95,12 @@ def _article(pool: SentencePool, rng: random.Random, number: int, feeds: int,
                 found.append(Match(item=match.item, kind=match.kind, term=match.term,
                                    field=field,  # type: ignore[arg-type]
                                    snippet=match.snippet))
+    summary = " ".join(s.text for s in body)
+    if rng.random() < RARE_SHARE:  # a person or a place few stories name
+        summary += f" ({rare_name(rng.randrange(RARE_NAMES))})"
     article = Article(
-        id=f"{number:020x}", feed=feed, guid=f"{site}-{number}", url=url, canonical_url=url,
-        title=title.text.rstrip(".?"), summary=" ".join(s.text for s in body), content="",
+        id=hashlib.sha1(url.encode()).hexdigest()[:20], feed=feed, guid=f"{site}-{number}",
+        url=url, canonical_url=url, title=title.text.rstrip(".?"), summary=summary, content="",
         published=published, first_seen=published + timedelta(minutes=rng.randrange(5, 90)),
         language=language, author=None)
     return article, found

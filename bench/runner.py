@@ -3,14 +3,14 @@
 ``python -m bench.runner '<json>'`` with ``{"mode": ..., ...}``:
 
 - ``cycle``: opens a Monitor (store, fetcher, parser pool) on the given feeds and runs a cold
-  poll cycle, then a second one over every feed (all 304 when the server says so). Before each
-  it prints ``{"event": "ready", ...}`` and waits for a line on standard input, so the parent can
-  take its snapshot of the process tree (the parser workers are not our children: their CPU time
-  and memory can only be read from outside).
+  poll cycle, then a second one over every feed (all 304 when the server says so).
 - ``fetch``: our Fetcher alone over the URLs at a given concurrency, twice (200, then 304).
 - ``raw``: the minimal asyncio client (bench/rawclient.py) the same way.
 
-Each phase prints one JSON line; CPU seconds are this process's own (``RUSAGE_SELF``).
+Before each phase the runner prints ``{"event": "ready", ...}`` and waits for a line on standard
+input, so the parent can take its snapshot of the process tree (the parser workers are not our
+children: their CPU time and memory can only be read from outside). After it, it prints one JSON
+line; CPU seconds there are this process's own (``RUSAGE_SELF``).
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ import resource
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bench.rawclient import raw_fetch_all
+from bench.timing import cpu_seconds
 from monitor.fetch import Fetcher, FetchRequest, FetchResult
 from monitor.service import Monitor
 from monitor.settings import Config, FeedConfig, PollingConfig, StorageConfig, load_watchlist
@@ -36,17 +38,18 @@ ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def emit(record: dict[str, Any]) -> None:
     print(json.dumps(record), flush=True)
+
+
+def wait_for_go(phase: str) -> None:
+    """Tell the parent a phase is about to start, and wait until it has taken its snapshot."""
+    emit({"event": "ready", "phase": phase})
+    sys.stdin.readline()
 
 
 async def timed(work: Callable[[], Awaitable[T]]) -> tuple[T, float, float]:
@@ -71,11 +74,10 @@ async def run_cycles(args: dict[str, Any]) -> None:
     started = time.perf_counter()
     async with Monitor(config) as monitor:
         opened = time.perf_counter() - started
-        for phase in args.get("phases", ("cold", "not_modified")):
-            emit({"event": "ready", "phase": phase, "cpu": cpu_seconds()})
-            sys.stdin.readline()
+        for phase in ("cold", "not_modified"):
+            wait_for_go(phase)
             feeds = monitor.select_feeds(every=True)
-            report, wall, cpu = await timed(lambda f=feeds: monitor.poll(f))  # type: ignore[misc]
+            report, wall, cpu = await timed(partial(monitor.poll, feeds))
             statuses = Counter(o.status for o in report.outcomes)
             errors = Counter(o.error for o in report.outcomes if o.error)
             emit({"event": "done", "phase": phase, "wall": wall, "cpu": cpu,
@@ -95,10 +97,13 @@ async def fetch_passes(args: dict[str, Any]) -> None:
             except FetchError as exc:
                 return exc
 
+        async def every(requests: list[FetchRequest]) -> list[FetchResult | FetchError]:
+            return await asyncio.gather(*(one(request) for request in requests))
+
         requests = [FetchRequest(name=str(i), url=u) for i, u in enumerate(urls)]
         for phase in ("200", "304"):
-            results, wall, cpu = await timed(
-                lambda r=requests: asyncio.gather(*(one(x) for x in r)))  # type: ignore[misc]
+            wait_for_go(phase)
+            results, wall, cpu = await timed(partial(every, requests))
             statuses = Counter(r.status if isinstance(r, FetchResult) else "error"
                                for r in results)
             emit({"event": "done", "phase": phase, "wall": wall, "cpu": cpu,
@@ -115,15 +120,16 @@ async def raw_passes(args: dict[str, Any]) -> None:
     urls: list[str] = args["urls"]
     etags: list[bytes | None] = [None] * len(urls)
     for phase in ("200", "304"):
-        replies, wall, cpu = await timed(
-            lambda e=etags: raw_fetch_all(urls, e, args["concurrency"]))  # type: ignore[misc]
+        wait_for_go(phase)
+        replies, wall, cpu = await timed(partial(raw_fetch_all, urls, etags,
+                                                 args["concurrency"]))
         statuses = Counter(str(r.status) for r in replies)
         emit({"event": "done", "phase": phase, "wall": wall, "cpu": cpu,
               "statuses": dict(statuses), "bytes": sum(r.size for r in replies)})
         etags = [r.etag for r in replies]
 
 
-MODES: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+MODES: dict[str, Callable[[dict[str, Any]], Coroutine[Any, Any, None]]] = {
     "cycle": run_cycles, "fetch": fetch_passes, "raw": raw_passes,
 }
 

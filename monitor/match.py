@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import ahocorasick
 
-from monitor.normalise import OffsetMap, normalise, normalise_keep_case
+from monitor.normalise import OffsetMap, normalise, normalise_keep_case, normalise_mapped
 from monitor.settings import WatchItem
 from storage.records import Field, Match
 
@@ -154,7 +154,9 @@ class WatchList:
             for pattern, entry in _entries(index, item):
                 patterns.setdefault(pattern, []).append(entry)
         for pattern, entries in patterns.items():
-            self._automaton.add_word(pattern, (len(pattern), tuple(entries)))
+            # The items this pattern is a term or guarded term of: only they can match.
+            counted = frozenset(e.item for e in entries if e.role in ("term", "guarded"))
+            self._automaton.add_word(pattern, (len(pattern), tuple(entries), counted))
         self._empty = not patterns
         if not self._empty:
             self._automaton.make_automaton()
@@ -219,27 +221,40 @@ class WatchList:
             excluded_by=excluded, matches=tuple(matches))
 
     def _find(self, texts: dict[Field, str], maps: dict[Field, OffsetMap]) -> _Findings | None:
-        """Scan every field once; None when nothing at all was found (the common case)."""
+        """Scan every field once; None when no term or guarded term was found (the common case).
+
+        Context and exclude terms only matter to an item whose own terms were found, and common
+        words ("border", "armas") are context of many items: their hits are kept only for the
+        items that can match, so an article without a term costs no more than the scan.
+        """
         if self._empty:
             return None
-        hits: list[_Hit] = []
+        found: list[tuple[Field, int, int, tuple[_Entry, ...]]] = []
+        candidates: set[int] = set()
         folded: dict[Field, str] = {}
+        unfolded: dict[Field, str | None] = {}
         iterate = self._automaton.iter
         for name, text in texts.items():
             if not text:
                 continue
-            folded[name] = normalise(text)
-            for end, (length, entries) in iterate(" " + folded[name] + " "):
-                start = end - length + 1        # padded; folded text starts one earlier
-                for entry in entries:
-                    hits.append(_Hit(name, entry, start, end - 1))
-        if not hits:
+            folded[name], unfolded[name] = normalise_mapped(text)
+            for end, (length, entries, counted) in iterate(" " + folded[name] + " "):
+                found.append((name, end, length, entries))
+                if counted:
+                    candidates |= counted
+        if not candidates:
             return None
+        for name, text in folded.items():  # snippets map positions back with the folded text
+            maps.setdefault(name, OffsetMap(texts[name], text, unfolded[name]))
         findings = _Findings()
         capitals = _Capitals(texts, folded, maps)
-        for hit in hits:
-            if not hit.entry.caps or capitals.check(hit):
-                findings.add(hit)
+        for name, end, length, entries in found:
+            start = end - length + 1            # padded; folded text starts one earlier
+            for entry in entries:
+                if entry.item in candidates:
+                    hit = _Hit(name, entry, start, end - 1)
+                    if not entry.caps or capitals.check(hit):
+                        findings.add(hit)
         return findings
 
     def _item_matches(self, item: int, hits: list[_Hit], texts: dict[Field, str],

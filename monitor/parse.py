@@ -8,6 +8,7 @@ loop and never in a thread (a thread cannot be stopped).
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import multiprocessing
@@ -30,6 +31,23 @@ from storage.records import Article
 __all__ = ["ParsedFeed", "ParserPool", "article_id", "canonical_url", "parse_feed"]
 
 log = logging.getLogger(__name__)
+
+
+def _memoise_base_uri_joins() -> None:
+    """Cache feedparser's ``urls._urljoin``, a pure function of two strings.
+
+    On every start tag feedparser re-resolves the current base URI against itself
+    (``make_safe_absolute_uri(base, base)``, in ``_FeedParserMixin.unknown_starttag``): a full
+    urljoin per element, a sixth of the whole parse. Within a feed the arguments repeat, so a
+    small cache answers nearly all of them; the results are the same strings.
+    """
+    urls: Any = getattr(feedparser, "urls", None)
+    join = getattr(urls, "_urljoin", None)
+    if callable(join) and not hasattr(join, "cache_info"):
+        urls._urljoin = functools.lru_cache(maxsize=1024)(join)
+
+
+_memoise_base_uri_joins()
 
 
 @dataclass(frozen=True)
@@ -134,7 +152,9 @@ def _describe_bozo(exc: object) -> str | None:
 # --- worker processes -----------------------------------------------------------------------
 
 def _start_worker() -> None:
-    warm_language_model()  # before any task starts, so it never counts against a timeout
+    # Before any task starts, so it never counts against a timeout; a no-op when the worker
+    # inherited the model from the fork server (monitor/parser_preload.py).
+    warm_language_model()
 
 
 class ParserPool:
@@ -154,7 +174,8 @@ class ParserPool:
 
     def __enter__(self) -> ParserPool:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
+        # The fork server imports these before it forks any worker (see parser_preload).
+        context.set_forkserver_preload([__name__, "monitor.parser_preload"])
         self._pool = pebble.ProcessPool(max_workers=self._workers, max_tasks=self._max_tasks,
                                         initializer=_start_worker, context=context)
         return self

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -15,8 +16,12 @@ _CHUNK = 500  # values per IN (...) query, well under SQLite's limit on paramete
 
 # ON CONFLICT DO NOTHING skips only rows that clash with a stored id, guid or canonical URL;
 # unlike INSERT OR IGNORE it does not also silently drop rows that break NOT NULL or CHECK.
-_INSERT = "INSERT INTO articles ({}) VALUES ({}) ON CONFLICT DO NOTHING".format(
-    ", ".join(ARTICLE_COLUMNS), ", ".join("?" * len(ARTICLE_COLUMNS)))
+_INSERT = "INSERT INTO articles ({}) VALUES {} ON CONFLICT DO NOTHING"
+_ROW = "({})".format(", ".join("?" * len(ARTICLE_COLUMNS)))
+# Rows per INSERT statement. One multi-row statement, not executemany: SQLite opens a statement
+# savepoint per execution, and FTS5 flushes its pending index to disk at every savepoint, so
+# row-by-row inserts through the FTS trigger cost twice as much (docs/performance.md).
+_ROWS_PER_INSERT = 50
 
 
 class ArticleTable:
@@ -45,7 +50,7 @@ class ArticleTable:
     def insert_new(self, articles: Sequence[Article]) -> list[str]:
         """Insert the articles not stored yet; return the ids inserted, in the given order.
 
-        One executemany: an article whose id, guid or canonical URL is already stored (or came
+        Multi-row inserts: an article whose id, guid or canonical URL is already stored (or came
         earlier in this batch) is skipped by SQLite itself.
         """
         first_of_each: dict[str, Article] = {}
@@ -57,8 +62,7 @@ class ArticleTable:
             candidates = [a for a in candidates if a.id not in stored]
             if not candidates:
                 return []
-            cursor = db.conn.executemany(_INSERT, [article_row(a) for a in candidates])
-            if cursor.rowcount == len(candidates):
+            if _insert_rows(db.conn, candidates) == len(candidates):
                 return [a.id for a in candidates]
             # Some were skipped for their guid or URL. No candidate id was stored before, and we
             # hold the write lock, so an id present now is one this insert stored.
@@ -76,3 +80,18 @@ class ArticleTable:
                 f"SELECT {column} FROM articles WHERE {column} IN ({marks})", chunk)
             found.update(row[0] for row in cursor)
         return found
+
+
+def _insert_rows(conn: sqlite3.Connection, articles: Sequence[Article]) -> int:
+    """Insert in statements of up to ``_ROWS_PER_INSERT`` rows, in order; return rows inserted.
+
+    Rows are taken in the given order within and across statements, so the first of two
+    articles with the same guid or URL is the one kept, as with one insert per row.
+    """
+    inserted = 0
+    for start in range(0, len(articles), _ROWS_PER_INSERT):
+        chunk = articles[start:start + _ROWS_PER_INSERT]
+        sql = _INSERT.format(", ".join(ARTICLE_COLUMNS), ", ".join([_ROW] * len(chunk)))
+        cursor = conn.execute(sql, [value for a in chunk for value in article_row(a)])
+        inserted += cursor.rowcount
+    return inserted
