@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 from feedserver import FeedServer
+
+# Tests talk to loopback only: a proxy set in the environment (httpx honours HTTP_PROXY, as a
+# deployed Armswatch should) must not catch their requests. Subprocesses inherit this.
+_LOOPBACK = "127.0.0.1,localhost,::1"
+for _name in ("NO_PROXY", "no_proxy"):
+    os.environ[_name] = ",".join(filter(None, [os.environ.get(_name, ""), _LOOPBACK]))
 
 
 # -- loopback feed server (tests/feedserver.py) ------------------------------------------------
