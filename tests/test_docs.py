@@ -44,3 +44,11 @@ def test_readme_names_no_command_that_does_not_exist() -> None:
     documented = set(re.findall(r"^### `armswatch ([a-z]+(?: [a-z]+)?)", README, re.M))
     existing = {path for path, _ in commands(cli)}
     assert documented <= existing, documented - existing
+
+
+def test_readme_counts_the_shipped_feeds() -> None:
+    import tomllib
+
+    shipped = tomllib.loads((Path(__file__).resolve().parents[1] / "config" / "armswatch.toml")
+                            .read_text(encoding="utf-8"))
+    assert f"The shipped file lists {len(shipped['feeds'])} real sources" in README
