@@ -87,16 +87,14 @@ class PollReport:
 
 
 def due_feeds(feeds: Sequence[FeedConfig], store: Store, now: datetime) -> list[FeedConfig]:
-    """Feeds whose next check has come. A feed that answered 410 Gone is polled only on request."""
-    states = {s.name: s for s in store.feeds.all()}
-    due = []
-    for feed in feeds:
-        state = states.get(feed.name)
-        if state is None or state.next_check is None:
-            due.append(feed)
-        elif state.status != "gone" and state.next_check <= now:
-            due.append(feed)
-    return due
+    """Feeds whose next check has come (never-checked first, then the longest overdue).
+
+    New feeds are recorded first, so they are due at once. A feed that answered 410 Gone is
+    polled only on request.
+    """
+    by_name = {f.name: f for f in feeds}
+    store.feeds.sync((f.name, f.url) for f in feeds)
+    return [by_name[s.name] for s in store.feeds.due(by_name, now) if s.status != "gone"]
 
 
 class Poller:
@@ -115,7 +113,8 @@ class Poller:
     async def poll(self, feeds: Sequence[FeedConfig], *,
                    on_feed_done: Callable[[FeedOutcome], None] | None = None) -> PollReport:
         """Poll these feeds now, concurrently (the fetcher bounds the concurrency)."""
-        self.store.feeds.sync((f.name, f.url) for f in feeds)
+        if feeds:  # a new feed or a changed URL is recorded before its state is read
+            self.store.feeds.sync((f.name, f.url) for f in feeds)
         report = PollReport(started=self.clock(), finished=self.clock())
 
         async def one(feed: FeedConfig) -> None:

@@ -142,7 +142,6 @@ class Monitor:
             return [by_name[n.casefold()] for n in names]
         if every:
             return feeds
-        self.store.feeds.sync((f.name, f.url) for f in feeds)
         return due_feeds(feeds, self.store, utcnow())
 
     async def poll(self, feeds: Sequence[FeedConfig], *,
