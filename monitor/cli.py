@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
@@ -30,7 +30,6 @@ from storage.errors import ArmswatchError, ConfigError
 from storage.records import FeedHealth
 from storage.store import Store
 
-T = TypeVar("T")
 PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config"
 
 
@@ -87,10 +86,6 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    return asyncio.run(coro)
-
-
 def fail(message: str, code: int) -> None:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
@@ -142,7 +137,7 @@ def check(ctx: Context) -> None:
 @pass_context
 def poll(ctx: Context, feeds: tuple[str, ...], every: bool) -> None:
     """Run one poll cycle over the feeds that are due."""
-    report = run_async(_poll(ctx, feeds, every))
+    report = asyncio.run(_poll(ctx, feeds, every))
     _print_report(report)
 
 
@@ -338,7 +333,7 @@ def run(ctx: Context, log_level: str, log_format: str) -> None:
         async with ctx.monitor() as monitor:
             await Scheduler(monitor).run()
 
-    run_async(serve())
+    asyncio.run(serve())
 
 
 @cli.command()
@@ -349,7 +344,7 @@ def demo(ctx: Context, keep: bool) -> None:
     from monitor.demo import run_demo
 
     watch_items = ctx.config.watch
-    result = run_async(run_demo(watch_items, keep=keep))
+    result = asyncio.run(run_demo(watch_items, keep=keep))
     click.echo(result.report.summary())
     click.echo()
     click.echo(format_hits(result.hits, "table"))

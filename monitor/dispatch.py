@@ -34,19 +34,30 @@ def deliver(db_path: Path, channels: Sequence[ChannelConfig], watch: Sequence[Wa
     """Deliver what is pending to each channel, one after the other, in the calling thread."""
     moment = now or datetime.now(UTC)
     with Store.open(db_path) as store:
-        return [deliver_pending(store, channel, now=moment, watch_order=watch_order(watch),
-                                dry_run=dry_run, preview_path=preview_path,
-                                only_articles=only_articles, retry_now=retry_now)
-                for channel in channels]
+        return _deliver(store, channels, watch, now=moment, dry_run=dry_run,
+                        preview_path=preview_path, only_articles=only_articles,
+                        retry_now=retry_now)
+
+
+def _deliver(store: Store, channels: Sequence[ChannelConfig], watch: Sequence[WatchItem], *,
+             now: datetime, dry_run: bool = False, preview_path: Path | None = None,
+             only_articles: Collection[str] | None = None,
+             retry_now: bool = False) -> list[DeliveryReport]:
+    return [deliver_pending(store, channel, now=now, watch_order=watch_order(watch),
+                            dry_run=dry_run, preview_path=preview_path,
+                            only_articles=only_articles, retry_now=retry_now)
+            for channel in channels]
 
 
 def retry_due(db_path: Path, channels: Sequence[ChannelConfig],
               watch: Sequence[WatchItem]) -> list[DeliveryReport]:
     """Re-send the failed digests whose backoff has passed (between scheduled runs)."""
+    if not channels:
+        return []
     now = datetime.now(UTC)
     with Store.open(db_path) as store:
         due = due_for_retry(store, channels, now)
-    return deliver(db_path, due, watch, now=now) if due else []
+        return _deliver(store, due, watch, now=now)
 
 
 async def send_alerts(db_path: Path, channels: Sequence[ChannelConfig],
