@@ -1,5 +1,5 @@
-"""A digest channel's settings. Defined here, not in monitor.settings, because alerts never imports
-monitor (design §3); monitor.settings builds these from armswatch.toml."""
+"""A digest channel's settings. Defined here, not in monitor.settings, because alerts never
+imports monitor (design §3); monitor.settings builds these from armswatch.toml."""
 
 from __future__ import annotations
 

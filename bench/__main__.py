@@ -36,7 +36,7 @@ from bench.parsebench import parse_figure
 from bench.querybench import CACHE, query_figure
 from bench.sizes import FULL, QUICK, TINY, Sizes
 from bench.storebench import store_figure
-from monitor.match import WatchList
+from monitor.matching import WatchList
 from monitor.settings import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,8 +15,7 @@ from typing import Any
 
 from bench.corpus import NewsText
 from bench.timing import best_of
-from monitor.match import WatchList
-from monitor.normalise import normalise
+from monitor.matching import WatchList, normalise
 from monitor.settings import WatchItem
 
 _EN_WORDS = ("border", "federal", "security", "task", "force", "customs", "weapons", "trade",

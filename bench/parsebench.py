@@ -1,6 +1,6 @@
 """Figure 2: items/s of our parse step on realistic 100-item feeds, beside a bare XML parse.
 
-Our step is ``monitor.parse.parse_feed`` (feedparser, then each entry made an Article: plain
+Our step is ``monitor.feeds.parse.parse_feed`` (feedparser, then each entry made an Article: plain
 text, dates, language, canonical URL and id), run here in-process on one core; the service runs
 it in one worker process per core. Beside it, feedparser alone, to show what our conversion
 adds, and the baseline: ``lxml.etree.fromstring`` on the same bytes (``xml.etree`` when lxml is
@@ -16,8 +16,8 @@ from typing import Any
 
 from bench.corpus import FeedSpec, feed_body
 from bench.timing import best_of
-from monitor.articles import warm_language_model
-from monitor.parse import _feedparser_parse, parse_feed
+from monitor.feeds.entries import warm_language_model
+from monitor.feeds.parse import _feedparser_parse, parse_feed
 
 FEEDS = {  # FeedSpec index → what it is (see bench/corpus.py)
     "rss": 2,                  # RSS 2.0, English, HTML descriptions

@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.records import NEWEST, RARE_NAMES, SentencePool, article_batches, rare_name
 from bench.timing import percentiles
-from monitor.match import WatchList
+from monitor.matching import WatchList
 from storage.rows import ARTICLE_COLUMNS, MATCH_COLUMNS, article_row, match_row
 from storage.store import Store
 

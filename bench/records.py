@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bench.corpus import NewsText
-from monitor.match import WatchList
+from monitor.matching import WatchList
 from storage.records import Article, Match
 
 RARE_NAMES = 5_000

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from bench.rawclient import raw_fetch_all
 from bench.timing import cpu_seconds
-from monitor.fetch import Fetcher, FetchRequest, FetchResult
+from monitor.feeds import Fetcher, FetchRequest, FetchResult
 from monitor.service import Monitor
 from monitor.settings import Config, FeedConfig, PollingConfig, StorageConfig, load_watchlist
 from storage.errors import FetchError

@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.records import SentencePool, article_batches
 from bench.timing import Measure, measured
-from monitor.match import WatchList
+from monitor.matching import WatchList
 from storage.records import Article, FeedState, Match
 from storage.rows import ARTICLE_COLUMNS, MATCH_COLUMNS, article_row, match_row
 from storage.store import Store

@@ -15,7 +15,7 @@ FeedStatus = Literal["new", "ok", "not_modified", "failed", "gone"]
 class Article:
     """One feed entry, cleaned: plain text, UTC times, canonical URL, stable id."""
 
-    id: str                      # stable: derived from guid or canonical URL (see monitor.parse)
+    id: str                      # stable: from guid or canonical URL (monitor.feeds.urls)
     feed: str                    # name of the feed it was first seen in
     guid: str | None
     url: str | None              # the link as the feed gave it

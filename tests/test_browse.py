@@ -1,5 +1,5 @@
-"""Browsing with Datasette (monitor.browse): a real server on 127.0.0.1 over a real database file,
-asked over real HTTP, while a Store keeps writing to the same file."""
+"""Browsing with Datasette (monitor.cli.browse): a real server on 127.0.0.1 over a real database
+file, asked over real HTTP, while a Store keeps writing to the same file."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import httpx
 import pytest
 import uvicorn
 
-from monitor import browse
+from monitor.cli import browse
 from storage.errors import ArmswatchError, StorageError
 from storage.records import Article, FeedState, Match
 from storage.store import Store
@@ -241,7 +241,7 @@ class ServeProcess:
     def __init__(self, db_path: Path, *, as_user: list[str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        code = ("import sys; from pathlib import Path; from monitor.browse import serve; "
+        code = ("import sys; from pathlib import Path; from monitor.cli.browse import serve; "
                 "serve(Path(sys.argv[1]), port=int(sys.argv[2]))")
         self.process = subprocess.Popen(
             [*(as_user or []), sys.executable, "-c", code, str(db_path), str(self.port)],
@@ -331,7 +331,7 @@ AS_NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 PROBE = """
 import sys
 from pathlib import Path
-from monitor.browse import check_readable
+from monitor.cli.browse import check_readable
 from storage.errors import StorageError
 try:
     check_readable(Path(sys.argv[1]))
@@ -359,7 +359,7 @@ def read_only_folder() -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="armswatch-ro-"))
     folder.chmod(0o755)
     try:
-        runs = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import monitor.browse"],
+        runs = subprocess.run([*AS_NOBODY, sys.executable, "-c", "import monitor.cli.browse"],
                               capture_output=True, cwd="/", timeout=60,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
         if runs.returncode != 0:

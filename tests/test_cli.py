@@ -15,7 +15,7 @@ from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
-from monitor.cli import cli, parse_since
+from monitor.cli.commands import cli, parse_since
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from setuptools import find_packages
 
-from monitor.settings import Config, load_config
+from monitor.settings.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "docker-compose.yml"

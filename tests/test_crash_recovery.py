@@ -22,9 +22,9 @@ from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
-from monitor.pipeline import FeedOutcome
-from monitor.service import Monitor
-from monitor.settings import Config, FeedConfig, PollingConfig, StorageConfig, load_watchlist
+from monitor.poll.cycle import FeedOutcome
+from monitor.service.monitor import Monitor
+from monitor.settings.config import Config, FeedConfig, PollingConfig, StorageConfig, load_watchlist
 from storage.errors import StorageError
 
 ROOT = Path(__file__).resolve().parents[1]

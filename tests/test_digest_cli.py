@@ -12,7 +12,7 @@ from feedbuilder import Entry, rss
 from feedserver import FeedServer
 from mailserver import MailServer, free_port
 
-from monitor.cli import cli
+from monitor.cli.commands import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES = [

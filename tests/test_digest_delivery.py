@@ -234,7 +234,7 @@ def test_a_digest_claimed_by_another_run_is_not_sent_twice(tmp_path: Path) -> No
 
 
 def test_options_in_the_shape_the_config_loader_gives_are_accepted(tmp_path: Path) -> None:
-    """monitor.settings fills every key in: tuples, Paths, timedeltas, None for unset."""
+    """monitor.settings.config fills every key in: tuples, Paths, timedeltas, None for unset."""
     class Secret(str):
         def __repr__(self) -> str:
             return "Secret('***')"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from monitor import feedstate
+from monitor.poll import backoff as feedstate
 from storage.records import FeedState
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

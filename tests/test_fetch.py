@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from feedserver import FeedServer, deflate_bomb, encode_body, gzip_bomb
 
-from monitor.fetch import Fetcher, FetchRequest, FetchResult, parse_retry_after
+from monitor.feeds.fetch import Fetcher, FetchRequest, FetchResult, parse_retry_after
 from storage.errors import FetchError
 
 FEED = (

@@ -24,8 +24,8 @@ from feedserver import (
     self_signed_tls,
 )
 
-from monitor.content_decoding import PIECE, ContentDecoder
-from monitor.fetch import Fetcher, FetchRequest, FetchResult
+from monitor.feeds.decoding import PIECE, ContentDecoder
+from monitor.feeds.fetch import Fetcher, FetchRequest, FetchResult
 from storage.errors import FetchError
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -162,7 +162,7 @@ def test_default_limit_is_10_mb(feed_server: FeedServer) -> None:
 
 BOMB_CLIENT = """
 import asyncio, json, resource, sys
-from monitor.fetch import Fetcher, FetchRequest
+from monitor.feeds.fetch import Fetcher, FetchRequest
 from storage.errors import FetchError
 
 async def main(urls):

@@ -29,10 +29,10 @@ from configfiles import write_config
 from feedbuilder import Entry, atom, rss
 from feedserver import FeedServer, gzip_bomb
 
-from monitor.cli import cli
-from monitor.pipeline import PollReport, due_feeds
-from monitor.service import Monitor
-from monitor.settings import (
+from monitor.cli.commands import cli
+from monitor.poll.cycle import PollReport, due_feeds
+from monitor.service.monitor import Monitor
+from monitor.settings.config import (
     Config,
     FeedConfig,
     PollingConfig,
@@ -189,7 +189,7 @@ TIME_BOUND = (2 + 2) * 3  # (timeout + parse_timeout) x 3: not a benchmark, a bo
 # and no bomb ever reaches them).
 MEASURED_CLI = """
 import resource, sys
-from monitor.cli import main
+from monitor.cli.commands import main
 try:
     main()
 finally:

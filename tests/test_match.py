@@ -12,9 +12,9 @@ from xml.etree import ElementTree
 
 import pytest
 
-from monitor.match import Explanation, WatchList, snippet
-from monitor.normalise import OffsetMap, normalise, normalise_keep_case
-from monitor.settings import WatchItem
+from monitor.matching.normalise import OffsetMap, normalise, normalise_keep_case
+from monitor.matching.watchlist import Explanation, WatchList, snippet
+from monitor.settings.config import WatchItem
 from storage.records import Match
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ PROGRAMS = ["Mission Firewall", "eTrace", "Bicentennial Framework", "Merida Init
 
 def read_watchlist(path: Path) -> tuple[WatchItem, ...]:
     try:
-        from monitor.settings import load_watchlist
+        from monitor.settings.config import load_watchlist
     except ImportError:            # the config loader is written in parallel; fall back to tomllib
         with path.open("rb") as handle:
             data = tomllib.load(handle)
@@ -400,7 +400,7 @@ def test_explain_term_lines_show_snippets() -> None:
 
 # ---------------------------------------------------------------- the demo feeds
 
-DEMO_FEEDS = ROOT / "monitor" / "demo" / "feeds"
+DEMO_FEEDS = ROOT / "monitor" / "cli" / "demo" / "feeds"
 ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 

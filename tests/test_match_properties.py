@@ -8,9 +8,9 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.match import WatchList
-from monitor.normalise import normalise, normalise_keep_case
-from monitor.settings import WatchItem
+from monitor.matching.normalise import normalise, normalise_keep_case
+from monitor.matching.watchlist import WatchList
+from monitor.settings.config import WatchItem
 
 ACCENTED = {"a": "áàâä", "e": "éèêë", "i": "íìîï", "o": "óòôö", "u": "úùûü", "n": "ñ", "c": "ç"}
 

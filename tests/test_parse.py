@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.articles import MAX_TEXT, parse_date_text, repair_mojibake
-from monitor.parse import ParsedFeed, ParserPool, article_id, canonical_url, parse_feed
+from monitor.feeds.entries import MAX_TEXT, parse_date_text, repair_mojibake
+from monitor.feeds.parse import ParsedFeed, ParserPool, article_id, canonical_url, parse_feed
 from storage.errors import ParseError
 
 FETCHED = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

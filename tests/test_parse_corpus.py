@@ -15,7 +15,7 @@ from typing import Any
 import feedparser
 import pytest
 
-from monitor.parse import ParsedFeed, parse_feed
+from monitor.feeds.parse import ParsedFeed, parse_feed
 from storage.errors import ParseError
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -13,9 +13,9 @@ import pytest
 from feedbuilder import Entry, atom, rss
 from feedserver import FeedServer
 
-from monitor.pipeline import PollReport
-from monitor.service import Monitor
-from monitor.settings import (
+from monitor.poll.cycle import PollReport
+from monitor.service.monitor import Monitor
+from monitor.settings.config import (
     Config,
     FeedConfig,
     PollingConfig,

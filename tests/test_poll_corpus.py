@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from feedserver import FeedServer
 
-from monitor.pipeline import PollReport
-from monitor.service import Monitor
-from monitor.settings import Config, FeedConfig, PollingConfig, StorageConfig, load_watchlist
+from monitor.poll.cycle import PollReport
+from monitor.service.monitor import Monitor
+from monitor.settings.config import Config, FeedConfig, PollingConfig, StorageConfig, load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.channel_settings import Secret, check_cron
-from monitor.settings import (
+from monitor.settings.channels import Secret, check_cron
+from monitor.settings.config import (
     Config,
     format_duration,
     load_config,

@@ -12,8 +12,8 @@ from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
-from monitor.cli import cli
-from monitor.health import assess
+from monitor.cli.commands import cli
+from monitor.service.health import assess
 from storage.records import FeedHealth, FeedState
 
 ROOT = Path(__file__).resolve().parents[1]

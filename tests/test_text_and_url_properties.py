@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import urls
 
-from monitor.match import WatchList
-from monitor.settings import WatchItem
-from monitor.urls import canonical_url
+from monitor.feeds.urls import canonical_url
+from monitor.matching.watchlist import WatchList
+from monitor.settings.config import WatchItem
 
 LETTERS = "abcdefghijklmnopqrstuvwxyzáéíóúñüç"
 word = st.text(alphabet=LETTERS, min_size=2, max_size=8)

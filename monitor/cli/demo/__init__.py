@@ -18,7 +18,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from monitor.pipeline import PollReport
+from monitor.poll import PollReport
 from monitor.service import Monitor
 from monitor.settings import (
     Config,

@@ -18,19 +18,16 @@ from typing import Any
 import click
 
 from alerts.config import ChannelConfig
-from monitor.dispatch import deliver
-from monitor.health import assess
-from monitor.logs import LOG_FORMATS, configure_logging
-from monitor.match import WatchList
-from monitor.output import HIT_FORMATS, format_feeds, format_hits
-from monitor.pipeline import FeedOutcome, PollReport
-from monitor.service import Monitor
+from monitor.cli.output import HIT_FORMATS, format_feeds, format_hits
+from monitor.matching import WatchList
+from monitor.poll import FeedOutcome, PollReport
+from monitor.service import LOG_FORMATS, Monitor, assess, configure_logging, deliver
 from monitor.settings import Config, load_config, parse_duration, summarise
 from storage.errors import ArmswatchError, ConfigError
 from storage.records import FeedHealth
 from storage.store import Store
 
-PROJECT_CONFIG = Path(__file__).resolve().parents[1] / "config"
+PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "config"
 
 
 def default_config_dir() -> Path:
@@ -250,7 +247,7 @@ def status(ctx: Context, fmt: str) -> None:
 @pass_context
 def serve(ctx: Context, host: str, port: int) -> None:
     """Browse the hits in a web browser (Datasette) until Ctrl-C or SIGTERM."""
-    from monitor.browse import serve as serve_browser
+    from monitor.cli.browse import serve as serve_browser
 
     # The path, not a Store: opening a Store runs migrations, which write, and the browser may
     # run on a read-only mount beside the service.
@@ -325,7 +322,7 @@ def select_channels(config: Config, names: tuple[str, ...]) -> list[ChannelConfi
 @pass_context
 def run(ctx: Context, log_level: str, log_format: str) -> None:
     """Run the service in the foreground until SIGTERM or Ctrl-C."""
-    from monitor.scheduler import Scheduler
+    from monitor.service.scheduler import Scheduler
 
     configure_logging(log_level, log_format)
 
@@ -341,7 +338,7 @@ def run(ctx: Context, log_level: str, log_format: str) -> None:
 @pass_context
 def demo(ctx: Context, keep: bool) -> None:
     """Offline demo: serve bundled sample feeds on loopback, poll them, show the hits."""
-    from monitor.demo import run_demo
+    from monitor.cli.demo import run_demo
 
     watch_items = ctx.config.watch
     result = asyncio.run(run_demo(watch_items, keep=keep))

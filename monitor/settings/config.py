@@ -2,8 +2,8 @@
 
 ``load_config(directory)`` reads ``armswatch.toml`` and ``watchlist.toml`` and either returns a
 Config or raises ConfigError listing every problem in both files, each ``file: key.path: what is
-wrong`` (array positions count from 1). Reading helpers live in monitor.config_tables, channel
-checks in monitor.channel_settings.
+wrong`` (array positions count from 1). Reading helpers live in monitor.settings.tables, channel
+checks in monitor.settings.channels.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Literal, cast
 from urllib.parse import urlsplit
 
 from alerts.config import ChannelConfig
-from monitor.channel_settings import read_channel
-from monitor.config_tables import (
+from monitor.settings.channels import read_channel
+from monitor.settings.tables import (
     KeyPath,
     Report,
     Table,

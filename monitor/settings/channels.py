@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alerts.config import ChannelConfig, ChannelType, WatchKind
-from monitor.config_tables import Table, Unresolved, one_of, quote
+from monitor.settings.tables import Table, Unresolved, one_of, quote
 
 CHANNEL_TYPES = ("email", "slack", "file", "stdout")
 COMMON_KEYS = ("name", "type", "schedule", "timezone", "items", "kinds", "immediate",

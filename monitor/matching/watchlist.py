@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import ahocorasick
 
-from monitor.normalise import OffsetMap, normalise, normalise_keep_case, normalise_mapped
+from monitor.matching.normalise import OffsetMap, normalise, normalise_keep_case, normalise_mapped
 from monitor.settings import WatchItem
 from storage.records import Field, Match
 

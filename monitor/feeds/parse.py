@@ -23,8 +23,8 @@ from typing import Any
 import feedparser
 import pebble
 
-from monitor.articles import entry_to_article, language_code, plain_text, warm_language_model
-from monitor.urls import article_id, canonical_url
+from monitor.feeds.entries import entry_to_article, language_code, plain_text, warm_language_model
+from monitor.feeds.urls import article_id, canonical_url
 from storage.errors import ParseError
 from storage.records import Article
 
@@ -153,7 +153,7 @@ def _describe_bozo(exc: object) -> str | None:
 
 def _start_worker() -> None:
     # Before any task starts, so it never counts against a timeout; a no-op when the worker
-    # inherited the model from the fork server (monitor/parser_preload.py).
+    # inherited the model from the fork server (monitor/feeds/parser_preload.py).
     warm_language_model()
 
 
@@ -175,7 +175,7 @@ class ParserPool:
     def __enter__(self) -> ParserPool:
         context = multiprocessing.get_context("forkserver")
         # The fork server imports these before it forks any worker (see parser_preload).
-        context.set_forkserver_preload([__name__, "monitor.parser_preload"])
+        context.set_forkserver_preload([__name__, "monitor.feeds.parser_preload"])
         self._pool = pebble.ProcessPool(max_workers=self._workers, max_tasks=self._max_tasks,
                                         initializer=_start_worker, context=context)
         return self

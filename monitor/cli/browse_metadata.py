@@ -1,6 +1,6 @@
 """What Datasette shows of the Armswatch database: titles, descriptions, facets, canned queries.
 
-Plain data, no Datasette import: ``monitor.browse`` hands it to Datasette. Column names here
+Plain data, no Datasette import: ``monitor.cli.browse`` hands it to Datasette. Column names here
 follow storage/schema.py (the ``hits`` view as of migration 0002).
 """
 

@@ -19,7 +19,7 @@ from urllib.parse import urljoin, urlsplit
 
 import py3langid
 
-from monitor.urls import article_id, canonical_url
+from monitor.feeds.urls import article_id, canonical_url
 from storage.records import Article
 
 MAX_TEXT = 20_000        # characters of plain text kept per field

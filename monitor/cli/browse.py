@@ -21,7 +21,7 @@ from typing import Any
 import uvicorn
 from datasette.app import Datasette
 
-from monitor.browse_metadata import BROWSE_COLUMNS, metadata
+from monitor.cli.browse_metadata import BROWSE_COLUMNS, metadata
 from storage.errors import ArmswatchError, StorageError
 from storage.sqlite_errors import describe
 

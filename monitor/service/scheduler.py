@@ -20,7 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from alerts.config import ChannelConfig
-from monitor.pipeline import PollReport, utcnow
+from monitor.poll import PollReport, utcnow
 from monitor.settings import Config
 
 log = logging.getLogger("armswatch")
@@ -35,7 +35,7 @@ JOB_OPTIONS: dict[str, Any] = {"misfire_grace_time": MISFIRE_GRACE, "coalesce": 
 
 
 class Service(Protocol):
-    """What the scheduler drives: monitor.service.Monitor."""
+    """What the scheduler drives: monitor.service.monitor.Monitor."""
 
     @property
     def config(self) -> Config: ...

@@ -12,11 +12,10 @@ from types import TracebackType
 
 from alerts.config import ChannelConfig
 from alerts.report import DeliveryReport
-from monitor.dispatch import deliver, log_reports, retry_due, send_alerts
-from monitor.fetch import Fetcher
-from monitor.match import WatchList
-from monitor.parse import ParserPool
-from monitor.pipeline import FeedOutcome, Poller, PollReport, due_feeds, utcnow
+from monitor.feeds import Fetcher, ParserPool
+from monitor.matching import WatchList
+from monitor.poll import FeedOutcome, Poller, PollReport, due_feeds, utcnow
+from monitor.service.dispatch import deliver, log_reports, retry_due, send_alerts
 from monitor.settings import CONFIG_FILES, Config, FeedConfig, PollingConfig, load_config
 from storage.errors import ConfigError
 from storage.store import Store

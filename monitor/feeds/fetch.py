@@ -4,7 +4,7 @@ The only module that imports httpx (design §3). Its known pitfalls (design §11
 - the read timeout is per chunk, so every fetch also runs under ``asyncio.timeout``;
 - its decoders expand a tiny compressed body into one huge chunk before any cap can act, so we
   ask only for encodings we decode ourselves, read the raw stream, and decode with decompressors
-  that emit a bounded amount per step (monitor/content_decoding.py), stopping once
+  that emit a bounded amount per step (monitor/feeds/decoding.py), stopping once
   ``max_body`` is passed;
 - redirects are followed here, by hand, to bound them, cut loops and refuse non-HTTP schemes;
 - it has no per-host limit, so a semaphore per host sits beside the global one.
@@ -25,7 +25,7 @@ from types import TracebackType
 
 import httpx
 
-from monitor.content_decoding import ACCEPT_ENCODING, DECODE_ERRORS, ContentDecoder
+from monitor.feeds.decoding import ACCEPT_ENCODING, DECODE_ERRORS, ContentDecoder
 from storage.errors import FetchError
 
 DEFAULT_USER_AGENT = "Armswatch/0.1 (news monitor for US-Mexico arms trafficking coverage)"

@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-from monitor import feedstate
-from monitor.fetch import Fetcher, FetchRequest, FetchResult
-from monitor.match import WatchList
-from monitor.parse import ParsedFeed, ParserPool
+from monitor.feeds import Fetcher, FetchRequest, FetchResult, ParsedFeed, ParserPool
+from monitor.matching import WatchList
+from monitor.poll import backoff as feedstate
 from monitor.settings import FeedConfig, PollingConfig
 from storage.errors import FetchError, ParseError, StorageError
 from storage.records import Article, FeedState, Match

@@ -1,0 +1,9 @@
+"""Feeds: fetch over HTTP within bounds (httpx), parse in killable workers (feedparser), and turn
+entries into Articles with canonical URLs and stable ids."""
+
+from monitor.feeds.fetch import Fetcher, FetchRequest, FetchResult
+from monitor.feeds.parse import ParsedFeed, ParserPool, parse_feed
+from monitor.feeds.urls import article_id, canonical_url
+
+__all__ = ["FetchRequest", "FetchResult", "Fetcher", "ParsedFeed", "ParserPool", "article_id",
+           "canonical_url", "parse_feed"]

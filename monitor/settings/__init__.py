@@ -1,0 +1,22 @@
+"""Settings: both TOML files read and validated into typed, frozen settings (channels included).
+
+Every problem in either file is collected and raised at once as a ConfigError.
+"""
+
+from monitor.settings.channels import Secret, check_cron
+from monitor.settings.config import (
+    CONFIG_FILES,
+    Config,
+    FeedConfig,
+    PollingConfig,
+    StorageConfig,
+    WatchItem,
+    load_config,
+    load_watchlist,
+    parse_duration,
+    summarise,
+)
+
+__all__ = ["CONFIG_FILES", "Config", "FeedConfig", "PollingConfig", "Secret", "StorageConfig",
+           "WatchItem", "check_cron", "load_config", "load_watchlist", "parse_duration",
+           "summarise"]
