@@ -10,6 +10,8 @@ from storage.records import FeedHealth, FeedState
 from storage.rows import FEED_COLUMNS, feed_from_row, feed_row, parse_time, time_text
 
 if TYPE_CHECKING:
+    from sqlite_utils import Database
+
     from storage.store import Store
 
 _CHUNK = 500  # names per IN (...) query, well under SQLite's limit on parameters
@@ -47,8 +49,14 @@ class FeedTable:
         Feeds no longer configured are kept as they are: their articles still point to them.
         """
         wanted = list(configured)
+        # Read first: on most calls (every scheduler tick) nothing changed, and a write
+        # transaction would take the database's one write lock for nothing.
+        with self.store.translated():
+            unchanged = all(_urls(self.store.db).get(name) == url for name, url in wanted)
+        if unchanged:
+            return
         with self.store.transaction() as db:
-            known = {r["name"]: r["url"] for r in db.query("SELECT name, url FROM feeds")}
+            known = _urls(db)
             new = [(name, url) for name, url in wanted if name not in known]
             moved = [(url, name) for name, url in wanted if name in known and known[name] != url]
             db.conn.executemany(
@@ -88,3 +96,8 @@ class FeedTable:
         """Insert or replace this feed's state (inside the caller's transaction, if any)."""
         with self.store.transaction() as db:
             db.conn.execute(self._upsert_sql, feed_row(state))
+
+
+def _urls(db: Database) -> dict[str, str]:
+    """Each known feed's URL, by name."""
+    return {r["name"]: r["url"] for r in db.query("SELECT name, url FROM feeds")}

@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
-from monitor.feeds import Fetcher, FetchRequest, FetchResult, ParsedFeed, ParserPool
+from monitor.feeds import FetchRequest, FetchResult, ParsedFeed
 from monitor.matching import WatchList
 from monitor.poll import backoff as feedstate
 from monitor.settings import FeedConfig, PollingConfig
@@ -29,6 +29,19 @@ OutcomeStatus = Literal["ok", "not_modified", "unchanged", "failed", "gone"]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class FeedFetcher(Protocol):
+    """What the cycle needs of a fetcher: monitor.feeds.Fetcher, or an in-memory fake in tests."""
+
+    async def fetch(self, request: FetchRequest) -> FetchResult: ...
+
+
+class FeedParser(Protocol):
+    """What the cycle needs of a parser: monitor.feeds.ParserPool, or an in-memory fake."""
+
+    async def parse(self, body: bytes, *, feed_name: str, url: str, headers: Mapping[str, str],
+                    language: str | None, fetched_at: datetime, timeout: float) -> ParsedFeed: ...
 
 
 @dataclass(frozen=True)
@@ -88,8 +101,8 @@ class PollReport:
 def due_feeds(feeds: Sequence[FeedConfig], store: Store, now: datetime) -> list[FeedConfig]:
     """Feeds whose next check has come (never-checked first, then the longest overdue).
 
-    New feeds are recorded first, so they are due at once. A feed that answered 410 Gone is
-    polled only on request.
+    New feeds are recorded first, so they are due at once (a write only when the configured feeds
+    changed; otherwise this only reads). A feed that answered 410 Gone is polled only on request.
     """
     by_name = {f.name: f for f in feeds}
     store.feeds.sync((f.name, f.url) for f in feeds)
@@ -100,7 +113,7 @@ class Poller:
     """Runs poll cycles over a store with one fetcher and one parser pool."""
 
     def __init__(self, *, store: Store, watchlist: WatchList, polling: PollingConfig,
-                 fetcher: Fetcher, parser: ParserPool,
+                 fetcher: FeedFetcher, parser: FeedParser,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
         self.watchlist = watchlist

@@ -3,7 +3,8 @@ or SIGINT.
 
 Jobs live in memory and are rebuilt from the config at start (design §11): several processes cannot
 share an APScheduler job store, and per-feed schedules are kept in our own ``feeds`` table anyway.
-The poll tick itself is cheap when nothing is due: it only reads the feeds table.
+The poll tick itself is cheap when nothing is due: it reads the feeds table, and writes to it
+only when the configured feeds changed (a new feed, a new URL).
 """
 
 from __future__ import annotations
