@@ -16,11 +16,20 @@ from pathlib import Path
 from typing import Any
 
 from monitor.feeds import FetchRequest, FetchResult, ParsedFeed
-from monitor.settings import Config, FeedConfig, PollingConfig, StorageConfig, WatchItem
+from monitor.settings import (
+    Config,
+    FeedConfig,
+    PollingConfig,
+    StorageConfig,
+    WatchItem,
+    load_watchlist,
+)
 from storage.errors import FetchError, ParseError
 from storage.records import Article
 
+ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 23, 17, 56, tzinfo=UTC)
+SHIPPED_WATCH = load_watchlist(ROOT / "config" / "watchlist.toml")
 
 
 def article(n: int, **changes: Any) -> Article:
@@ -39,13 +48,16 @@ def feed_config(name: str, url: str | None = None, *, language: str | None = Non
                       interval=interval, language=language)
 
 
-def config_for(folder: Path, feeds: Sequence[FeedConfig], *, watch: Sequence[WatchItem],
-               timeout: float = 3.0) -> Config:
-    """Settings with a database in ``folder``: what load_config would give, without files."""
+def config_for(folder: Path, feeds: Sequence[FeedConfig], *,
+               watch: Sequence[WatchItem] = SHIPPED_WATCH, timeout: float = 3.0,
+               **polling: Any) -> Config:
+    """Settings with a database in ``folder``, as load_config would give them, without files;
+    ``polling`` overrides PollingConfig fields (short timeouts by default, for tests)."""
+    limits = PollingConfig(timeout=timedelta(seconds=timeout),
+                           parse_timeout=timedelta(seconds=10))
     return Config(directory=folder, storage=StorageConfig(path=folder / "armswatch.db"),
-                  polling=PollingConfig(timeout=timedelta(seconds=timeout),
-                                        parse_timeout=timedelta(seconds=10)),
-                  feeds=tuple(feeds), channels=(), watch=tuple(watch))
+                  polling=replace(limits, **polling), feeds=tuple(feeds), channels=(),
+                  watch=tuple(watch))
 
 
 @dataclass

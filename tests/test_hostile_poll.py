@@ -23,7 +23,9 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import builders
 import pytest
+from builders import feed_config
 from click.testing import CliRunner
 from configfiles import write_config
 from feedbuilder import Entry, atom, rss
@@ -34,9 +36,6 @@ from monitor.poll.cycle import PollReport, due_feeds
 from monitor.service.monitor import Monitor
 from monitor.settings.config import (
     Config,
-    FeedConfig,
-    PollingConfig,
-    StorageConfig,
     load_watchlist,
 )
 from storage.records import FeedState
@@ -346,13 +345,9 @@ START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 def config_for(tmp_path: Path, feeds: dict[str, str], *, interval: timedelta,
                max_interval: timedelta) -> Config:
-    return Config(
-        directory=tmp_path, storage=StorageConfig(path=tmp_path / "armswatch.db"),
-        polling=PollingConfig(interval=interval, max_interval=max_interval, per_host=20,
-                              timeout=timedelta(seconds=3), parse_timeout=timedelta(seconds=10)),
-        feeds=tuple(FeedConfig(name=name, url=url, interval=interval)
-                    for name, url in feeds.items()),
-        channels=(), watch=tuple(WATCH))
+    return builders.config_for(
+        tmp_path, [feed_config(name, url, interval=interval) for name, url in feeds.items()],
+        interval=interval, max_interval=max_interval, per_host=20)
 
 
 def states(monitor: Monitor) -> dict[str, FeedState]:

@@ -6,10 +6,10 @@ import asyncio
 import io
 import sqlite3
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from builders import ROOT, config_for, feed_config
 from feedbuilder import Entry, atom, rss
 from feedserver import FeedServer
 
@@ -17,16 +17,8 @@ from monitor.poll.cycle import PollReport
 from monitor.service.monitor import Monitor
 from monitor.settings.config import (
     Config,
-    FeedConfig,
-    PollingConfig,
-    StorageConfig,
-    WatchItem,
-    load_watchlist,
 )
 from storage.store import Store
-
-ROOT = Path(__file__).resolve().parents[1]
-WATCH = load_watchlist(ROOT / "config" / "watchlist.toml")
 
 FIREWALL = Entry(
     title="Mission Firewall seizes 120 rifles bound for Sinaloa",
@@ -43,18 +35,6 @@ WILDFIRE = Entry(
     summary="Las brechas cortafuegos protegieron a tres comunidades.")
 
 
-def config_for(tmp_path: Path, feeds: Sequence[FeedConfig], *,
-               watch: Sequence[WatchItem] = WATCH, timeout: float = 3.0) -> Config:
-    return Config(directory=tmp_path, storage=StorageConfig(path=tmp_path / "armswatch.db"),
-                  polling=PollingConfig(timeout=timedelta(seconds=timeout),
-                                        parse_timeout=timedelta(seconds=10)),
-                  feeds=tuple(feeds), channels=(), watch=tuple(watch))
-
-
-def feed(name: str, url: str, language: str | None = None) -> FeedConfig:
-    return FeedConfig(name=name, url=url, interval=timedelta(minutes=15), language=language)
-
-
 def poll(config: Config, names: Sequence[str] = (), every: bool = True) -> PollReport:
     async def go() -> PollReport:
         async with Monitor(config) as monitor:
@@ -69,15 +49,15 @@ def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
 
 def test_one_failing_feed_never_stops_the_others(feed_server: FeedServer, tmp_path: Path) -> None:
     feeds = [
-        feed("good", feed_server.route("/good.xml", rss([FIREWALL, WILDFIRE]))),
-        feed("spanish", feed_server.route("/es.xml", atom([CORTAFUEGOS])), language="es"),
-        feed("missing", feed_server.status("/missing.xml", 404)),
-        feed("broken", feed_server.status("/broken.xml", 500)),
-        feed("silent", feed_server.route("/silent.xml", rss([]), hang=True)),
-        feed("not a feed", feed_server.route("/page.html", "<html><body>Hello</body></html>",
+        feed_config("good", feed_server.route("/good.xml", rss([FIREWALL, WILDFIRE]))),
+        feed_config("spanish", feed_server.route("/es.xml", atom([CORTAFUEGOS])), language="es"),
+        feed_config("missing", feed_server.status("/missing.xml", 404)),
+        feed_config("broken", feed_server.status("/broken.xml", 500)),
+        feed_config("silent", feed_server.route("/silent.xml", rss([]), hang=True)),
+        feed_config("not a feed", feed_server.route("/page.html", "<html><body>Hello</body></html>",
                                              content_type="text/html")),
     ]
-    config = config_for(tmp_path, feeds, timeout=1.0)
+    config = config_for(tmp_path, feeds, timeout=2.0)
     report = poll(config)
 
     status = {o.feed: o.status for o in report.outcomes}
@@ -86,7 +66,7 @@ def test_one_failing_feed_never_stops_the_others(feed_server: FeedServer, tmp_pa
     errors = {o.feed: o.error for o in report.failures}
     assert errors["missing"] == "HTTP 404 Not Found"
     assert "HTTP 500" in (errors["broken"] or "")
-    assert "timed out" in (errors["silent"] or "")
+    assert errors["silent"] == "timed out after 2 s"
     assert (errors["not a feed"] or "").startswith("not a feed")
     assert (report.new_articles, report.new_hits) == (3, 2)
 
@@ -109,8 +89,8 @@ def test_one_failing_feed_never_stops_the_others(feed_server: FeedServer, tmp_pa
 def test_tracking_parameters_are_removed_and_language_kept(feed_server: FeedServer,
                                                           tmp_path: Path) -> None:
     config = config_for(tmp_path, [
-        feed("good", feed_server.route("/good.xml", rss([FIREWALL]))),
-        feed("spanish", feed_server.route("/es.xml", atom([CORTAFUEGOS])), language="es")])
+        feed_config("good", feed_server.route("/good.xml", rss([FIREWALL]))),
+        feed_config("spanish", feed_server.route("/es.xml", atom([CORTAFUEGOS])), language="es")])
     poll(config)
     stored = dict(rows(config.storage.path, "select canonical_url, language from articles"))
     assert stored == {"https://news.example.org/2026/firewall-rifles": "en",
@@ -121,7 +101,7 @@ def test_conditional_get_sends_validators_and_304_keeps_everything(
         feed_server: FeedServer, tmp_path: Path) -> None:
     url = feed_server.route("/etag.xml", rss([FIREWALL]), etag='"v1"',
                             last_modified="Fri, 20 Nov 2026 12:00:00 GMT")
-    config = config_for(tmp_path, [feed("etag", url)])
+    config = config_for(tmp_path, [feed_config("etag", url)])
     first = poll(config)
     second = poll(config)
     assert [o.status for o in first.outcomes] == ["ok"]
@@ -136,7 +116,7 @@ def test_conditional_get_sends_validators_and_304_keeps_everything(
 def test_identical_body_without_validators_is_not_parsed_again(
         feed_server: FeedServer, tmp_path: Path) -> None:
     url = feed_server.route("/plain.xml", rss([FIREWALL]))
-    config = config_for(tmp_path, [feed("plain", url)])
+    config = config_for(tmp_path, [feed_config("plain", url)])
     poll(config)
     second = poll(config)
     assert [(o.status, o.new_articles) for o in second.outcomes] == [("unchanged", 0)]
@@ -155,8 +135,9 @@ def test_same_article_in_two_feeds_is_stored_and_matched_once(
     via_link_elsewhere = Entry(title="Straw purchasers charged in Arizona gun trafficking ring",
                                link="https://c.example/straw?utm_source=google")
     config = config_for(tmp_path, [
-        feed("one", feed_server.route("/one.xml", rss([same_guid, via_link]))),
-        feed("two", feed_server.route("/two.xml", rss([same_guid_elsewhere, via_link_elsewhere]))),
+        feed_config("one", feed_server.route("/one.xml", rss([same_guid, via_link]))),
+        feed_config("two", feed_server.route(
+            "/two.xml", rss([same_guid_elsewhere, via_link_elsewhere]))),
     ])
     report = poll(config)
     assert report.new_articles == 2
@@ -172,8 +153,8 @@ def test_same_article_in_two_feeds_is_stored_and_matched_once(
 def test_a_feed_polled_by_name_and_an_unknown_name(feed_server: FeedServer,
                                                    tmp_path: Path) -> None:
     config = config_for(tmp_path, [
-        feed("Good", feed_server.route("/good.xml", rss([FIREWALL]))),
-        feed("Other", feed_server.route("/other.xml", rss([WILDFIRE])))])
+        feed_config("Good", feed_server.route("/good.xml", rss([FIREWALL]))),
+        feed_config("Other", feed_server.route("/other.xml", rss([WILDFIRE])))])
     report = poll(config, ["good"])
     assert [o.feed for o in report.outcomes] == ["Good"]
     from storage.errors import ConfigError
@@ -182,14 +163,15 @@ def test_a_feed_polled_by_name_and_an_unknown_name(feed_server: FeedServer,
 
 
 def test_due_feeds_respect_their_schedule(feed_server: FeedServer, tmp_path: Path) -> None:
-    config = config_for(tmp_path, [feed("good", feed_server.route("/good.xml", rss([FIREWALL])))])
+    good = feed_server.route("/good.xml", rss([FIREWALL]))
+    config = config_for(tmp_path, [feed_config("good", good)])
     assert len(poll(config, every=False).outcomes) == 1   # fresh database: every feed is due
     assert poll(config, every=False).outcomes == []        # polled a moment ago: not due
     assert len(feed_server.requests_to("/good.xml")) == 1
 
 
 def test_gone_feed_is_not_polled_on_schedule(feed_server: FeedServer, tmp_path: Path) -> None:
-    config = config_for(tmp_path, [feed("gone", feed_server.status("/gone.xml", 410))])
+    config = config_for(tmp_path, [feed_config("gone", feed_server.status("/gone.xml", 410))])
     report = poll(config)
     assert [(o.status, o.error) for o in report.outcomes] == [("gone", "feed is gone (HTTP 410)")]
     with Store.open(config.storage.path) as store:
@@ -208,7 +190,7 @@ def test_every_real_feed_is_polled_and_no_readable_entry_is_lost(
     files = sorted(p for p in SHARED_REAL.iterdir() if p.suffix in (".xml", ".rss", ".atom"))
     assert len(files) >= 20
     feed_server.serve_directory(SHARED_REAL, "/real")
-    config = config_for(tmp_path, [feed(p.stem, feed_server.file_url(p.name, "/real"))
+    config = config_for(tmp_path, [feed_config(p.stem, feed_server.file_url(p.name, "/real"))
                                    for p in files], timeout=10.0)
     report = poll(config)
     assert len(report.outcomes) == len(files)

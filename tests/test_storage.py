@@ -5,29 +5,19 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from builders import NOW, article
 
 from storage.errors import StorageError
 from storage.hits import HitFilters, fts_query
-from storage.records import Article, FeedState, Field, Match
+from storage.records import FeedState, Field, Match
 from storage.schema import pending_migrations
 from storage.sqlite_errors import describe
 from storage.store import Store
-
-NOW = datetime(2026, 11, 23, 17, 56, tzinfo=UTC)
-
-
-def article(n: int, **changes: Any) -> Article:
-    base = Article(
-        id=f"id-{n}", feed="Feed A", guid=f"guid-{n}", url=f"https://news.example/{n}?utm=x",
-        canonical_url=f"https://news.example/{n}", title=f"Story number {n}",
-        summary=f"Summary of story {n}", content="", published=NOW - timedelta(hours=n),
-        first_seen=NOW, language="en")
-    return replace(base, **changes)
 
 
 def program(item: str = "Mission Firewall", term: str = "Mission Firewall",
