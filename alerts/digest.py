@@ -9,10 +9,21 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from alerts.config import ChannelConfig
+from alerts.highlight import contains
 from storage.records import Article, FeedState, Field, Hit, Kind, Match
 
 _KIND_RANK: dict[str, int] = {"program": 0, "topic": 1}
-_FIELD_RANK: dict[str, int] = {"title": 0, "summary": 1, "content": 2}
+_FIELD_RANK: dict[str, int] = {"title": 0, "summary": 1, "content": 2, "body": 3}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Terms found in one field, with a snippet of that field in which each of them appears."""
+
+    field: Field
+    terms: tuple[str, ...]          # configured terms, each matched in this very field
+    snippet: str
+    marks: tuple[str, ...]          # every term matched in this field: what to highlight
 
 
 @dataclass(frozen=True)
@@ -21,10 +32,13 @@ class Entry:
 
     article: Article
     item: str
-    terms: tuple[str, ...]          # the configured terms that matched, for this item
-    field: Field                    # where the shown snippet comes from
-    snippet: str
+    evidence: tuple[Evidence, ...]  # for this item, by field (title first), fewest snippets
     also: tuple[str, ...] = ()      # other items of this channel the article matches
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        """The configured terms that matched, for this item."""
+        return tuple(dict.fromkeys(t for e in self.evidence for t in e.terms))
 
 
 @dataclass(frozen=True)
@@ -94,10 +108,38 @@ def _entry(hit: Hit, matches: list[Match], order: _ItemOrder) -> Entry:
         kinds.setdefault(m.item, m.kind)
     items = sorted(kinds, key=lambda name: order.key(name, kinds[name]))
     item = items[0]
-    mine = sorted((m for m in matches if m.item == item), key=lambda m: _FIELD_RANK[m.field])
-    terms = tuple(dict.fromkeys(m.term for m in mine))
-    return Entry(article=hit.article, item=item, terms=terms, field=mine[0].field,
-                 snippet=mine[0].snippet, also=tuple(items[1:]))
+    mine = [m for m in matches if m.item == item]
+    return Entry(article=hit.article, item=item, evidence=group_evidence(mine),
+                 also=tuple(items[1:]))
+
+
+def group_evidence(matches: Sequence[Match]) -> tuple[Evidence, ...]:
+    """Per field, the fewest snippets that show every term matched there.
+
+    Each match carries a snippet around its own term; when another term of the same field also
+    appears in it, one snippet serves both. A term is never listed under a field it was not
+    matched in, nor beside a snippet it does not appear in.
+    """
+    by_field: dict[Field, list[Match]] = {}
+    for m in sorted(matches, key=lambda m: _FIELD_RANK.get(m.field, len(_FIELD_RANK))):
+        by_field.setdefault(m.field, []).append(m)
+    found: list[Evidence] = []
+    for name, mine in by_field.items():
+        terms = tuple(dict.fromkeys(m.term for m in mine))
+        left = list(terms)
+        while left:
+            # The snippet that shows most of the terms still to show; the earlier one on a tie.
+            best = max(mine, key=lambda m: len(_shown_in(m, left)))
+            shown = _shown_in(best, left)
+            found.append(Evidence(field=name, terms=shown, snippet=best.snippet, marks=terms))
+            left = [t for t in left if t not in shown]
+    return tuple(found)
+
+
+def _shown_in(match: Match, terms: Sequence[str]) -> tuple[str, ...]:
+    """The terms ``match``'s snippet shows: its own term always (it was found there), others
+    when they appear in the snippet."""
+    return tuple(t for t in terms if t == match.term or contains(match.snippet, t))
 
 
 def _newest_first(entry: Entry) -> tuple[float, float, str]:

@@ -1,14 +1,15 @@
 """Find the matched terms inside a snippet, the way matching compares text (design §6).
 
 Case, accents and punctuation are ignored and whole words only count, so "Misión Cortafuegos"
-highlights "MISION cortafuegos" and "e-Trace" highlights "eTrace". The result is a list of
-segments; each renderer escapes and marks them for its own medium.
+highlights "MISION cortafuegos" and "e-Trace" highlights "eTrace"; a term written in capitals only
+("IBIS") marks capitals only, as it matches. The result is a list of segments; each renderer
+escapes and marks them for its own medium.
 """
 
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 
@@ -49,15 +50,22 @@ def _term_forms(term: str) -> set[str]:
     return forms
 
 
-def _spans(normal: str, forms: Iterable[str]) -> list[tuple[int, int]]:
+def _capitals_only(term: str) -> bool:
+    letters = [ch for ch in term if ch.isalpha()]
+    return bool(letters) and all(ch.isupper() for ch in letters)
+
+
+def _spans(text: str, normal: str, origin: list[int],
+           forms: Iterable[tuple[str, bool]]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
-    for form in forms:
+    for form, capitals in forms:
         start = normal.find(form)
         while start != -1:
             end = start + len(form)
             before_ok = start == 0 or normal[start - 1] == " "
             after_ok = end == len(normal) or normal[end] == " "
-            if before_ok and after_ok:
+            found = text[origin[start]:origin[end - 1] + 1]
+            if before_ok and after_ok and (not capitals or _capitals_only(found)):
                 spans.append((start, end))
             start = normal.find(form, start + 1)
     return spans
@@ -76,12 +84,12 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 def highlight(text: str, terms: Iterable[str]) -> list[Segment]:
     """Split ``text`` into plain and marked segments; every whole-word occurrence is marked."""
     normal, origin = _normalise(text)
-    forms: set[str] = set()
+    forms: set[tuple[str, bool]] = set()
     for term in terms:
-        forms |= _term_forms(term)
+        forms |= {(form, _capitals_only(term)) for form in _term_forms(term)}
     segments: list[Segment] = []
     position = 0
-    for start, end in _merge(_spans(normal, forms)):
+    for start, end in _merge(_spans(text, normal, origin, forms)):
         # A folded character may expand ("ß" -> "ss"): spans are mapped back to whole characters.
         first, last = max(origin[start], position), origin[end - 1] + 1
         if last <= first:
@@ -93,3 +101,19 @@ def highlight(text: str, terms: Iterable[str]) -> list[Segment]:
     if position < len(text):
         segments.append(Segment(text[position:]))
     return segments
+
+
+def contains(text: str, term: str) -> bool:
+    """Whether ``highlight`` would mark ``term`` somewhere in ``text``."""
+    return any(segment.marked for segment in highlight(text, [term]))
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def marked(text: str, terms: Iterable[str], mark: Callable[[str], str],
+           escape: Callable[[str], str] = _as_is) -> str:
+    """``text`` escaped for a medium, with every occurrence of ``terms`` escaped and marked."""
+    return "".join(mark(escape(s.text)) if s.marked else escape(s.text)
+                   for s in highlight(text, terms))

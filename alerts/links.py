@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from storage.records import Article
+
 # Characters kept as they are when re-quoting a URL: the reserved set plus "%" so that existing
 # escapes survive. Anything else (spaces, quotes, <, >, |, control characters) is percent-encoded,
 # which keeps the URL inert inside HTML attributes, Markdown and Slack's <url|label> syntax.
@@ -39,3 +41,9 @@ def host_of(url: str | None) -> str | None:
         return None
     host = urlsplit(link).hostname or ""
     return host.removeprefix("www.") or None
+
+
+def article_link(article: Article) -> str | None:
+    """The link a digest gives for an article: its canonical URL (tracking parameters such as
+    ``utm_*`` removed), or the feed's link when there is no canonical one; None if not http(s)."""
+    return safe_url(article.canonical_url or article.url)

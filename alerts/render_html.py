@@ -9,9 +9,9 @@ from __future__ import annotations
 from html import escape
 
 from alerts import wording
-from alerts.digest import Digest, Entry, Group
-from alerts.highlight import highlight
-from alerts.links import host_of, safe_url
+from alerts.digest import Digest, Entry, Evidence, Group
+from alerts.highlight import marked
+from alerts.links import article_link, host_of
 from alerts.render_text import SNIPPET_LIMIT, TITLE_LIMIT
 
 _FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
@@ -29,26 +29,31 @@ def _row(inner: str, style: str = "") -> str:
     return f'<tr><td style="{_CELL}{style}">{inner}</td></tr>'
 
 
-def _snippet(entry: Entry) -> str:
-    snippet = wording.clean(entry.snippet, SNIPPET_LIMIT)
-    body = "".join(f'<strong style="{_MARK}">{esc(s.text)}</strong>' if s.marked else esc(s.text)
-                   for s in highlight(snippet, entry.terms))
-    return (f'<div style="margin:6px 0 0 0;padding:4px 10px;border-left:3px solid #d0d7de;'
-            f'color:#24292f;">{body}</div>')
+def _mark(text: str) -> str:
+    return f'<strong style="{_MARK}">{text}</strong>'
+
+
+def _evidence(evidence: Evidence) -> str:
+    label = f'<div style="{_MUTED}margin-top:6px;">{esc(wording.evidence_label(evidence))}</div>'
+    snippet = wording.clean(evidence.snippet, SNIPPET_LIMIT)
+    if not snippet:
+        return label
+    return (f'{label}<div style="margin:2px 0 0 0;padding:4px 10px;'
+            f'border-left:3px solid #d0d7de;color:#24292f;">'
+            f'{marked(snippet, evidence.marks, _mark, esc)}</div>')
 
 
 def _entry(entry: Entry, digest: Digest) -> str:
     title = esc(wording.clean(entry.article.title, TITLE_LIMIT) or "(untitled)")
-    link = safe_url(entry.article.url)
+    link = article_link(entry.article)
     heading = (f'<a href="{esc(link)}" style="{_LINK}">{title}</a>' if link
                else f'<span style="font-weight:bold;font-size:15px;">{title}</span>')
-    meta = esc(wording.source_line(entry, digest, host_of(entry.article.url)))
+    meta = esc(wording.source_line(entry, digest, host_of(link)))
     parts = [heading, f'<div style="{_MUTED}margin-top:2px;">{meta}</div>']
-    if entry.snippet.strip():
-        parts.append(_snippet(entry))
-    also = wording.also_line(entry)
-    if also:
-        parts.append(f'<div style="{_MUTED}margin-top:4px;">{esc(also)}</div>')
+    parts += [_evidence(e) for e in wording.shown_evidence(entry)]
+    for line in (wording.more_evidence(entry), wording.also_line(entry)):
+        if line:
+            parts.append(f'<div style="{_MUTED}margin-top:4px;">{esc(line)}</div>')
     return _row("".join(parts), "border-top:1px solid #eaeef2;")
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from alerts import wording
-from alerts.digest import Digest, Entry
-from alerts.highlight import highlight
-from alerts.links import host_of, safe_url
+from alerts.digest import Digest, Entry, Evidence
+from alerts.highlight import marked
+from alerts.links import article_link, host_of
 from alerts.render_text import SNIPPET_LIMIT, TITLE_LIMIT
 
 MAX_BLOCKS = 50
@@ -36,24 +36,26 @@ def _link(url: str, label: str) -> str:
 _MAX_HIT_CHARS = MAX_SECTION_CHARS - 200   # room for a group heading in the same section
 
 
-def _snippet(entry: Entry, limit: int) -> str:
-    snippet = wording.clean(entry.snippet, limit)
-    return "".join(f"*{mrkdwn_escape(s.text)}*" if s.marked else mrkdwn_escape(s.text)
-                   for s in highlight(snippet, entry.terms))
+def _evidence(evidence: Evidence, label_limit: int, snippet_limit: int) -> list[str]:
+    label = mrkdwn_escape(wording.clean(wording.evidence_label(evidence), label_limit))
+    snippet = wording.clean(evidence.snippet, snippet_limit) if snippet_limit else ""
+    if not snippet:
+        return [label]
+    return [label + ":", ">" + marked(snippet, evidence.marks, lambda s: f"*{s}*", mrkdwn_escape)]
 
 
 def _hit_lines(entry: Entry, digest: Digest, title_limit: int, snippet_limit: int,
                with_link: bool = True) -> str:
     title = mrkdwn_escape(wording.clean(entry.article.title, title_limit) or "(untitled)")
-    link = safe_url(entry.article.url) if with_link else None
-    source = wording.clean(wording.source_line(entry, digest, host_of(entry.article.url)),
-                           title_limit)
-    lines = [f"*{_link(link, title)}*" if link else f"*{title}*", mrkdwn_escape(source)]
-    if entry.snippet.strip() and snippet_limit:
-        lines.append(">" + _snippet(entry, snippet_limit))
-    also = wording.also_line(entry)
-    if also:
-        lines.append(f"_{mrkdwn_escape(wording.clean(also, title_limit))}_")
+    link = article_link(entry.article)
+    source = wording.clean(wording.source_line(entry, digest, host_of(link)), title_limit)
+    shown = link if with_link else None
+    lines = [f"*{_link(shown, title)}*" if shown else f"*{title}*", mrkdwn_escape(source)]
+    for evidence in wording.shown_evidence(entry):
+        lines += _evidence(evidence, title_limit, snippet_limit)
+    for line, style in ((wording.more_evidence(entry), ""), (wording.also_line(entry), "_")):
+        if line:
+            lines.append(f"{style}{mrkdwn_escape(wording.clean(line, title_limit))}{style}")
     return "\n".join(lines)
 
 

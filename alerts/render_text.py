@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from alerts import wording
-from alerts.digest import Digest, Entry
-from alerts.highlight import highlight
-from alerts.links import host_of, safe_url
+from alerts.digest import Digest, Entry, Evidence
+from alerts.highlight import marked
+from alerts.links import article_link, host_of
 
 TITLE_LIMIT = 300
 SNIPPET_LIMIT = 400
@@ -18,20 +18,23 @@ def _underline(text: str, char: str) -> list[str]:
     return [text, char * min(len(text), 72)]
 
 
-def _text_snippet(entry: Entry) -> str:
-    snippet = wording.clean(entry.snippet, SNIPPET_LIMIT)
-    marked = "".join(f"*{s.text}*" if s.marked else s.text
-                     for s in highlight(snippet, entry.terms))
-    return f"“{marked}”"
+def _text_evidence(evidence: Evidence) -> str:
+    label = wording.clean(wording.evidence_label(evidence))
+    snippet = wording.clean(evidence.snippet, SNIPPET_LIMIT)
+    if not snippet:
+        return label
+    return f"{label}: “{marked(snippet, evidence.marks, lambda s: f'*{s}*')}”"
 
 
 def _text_entry(entry: Entry, digest: Digest) -> list[str]:
-    link = safe_url(entry.article.url)
+    link = article_link(entry.article)
     lines = [f"* {wording.clean(entry.article.title, TITLE_LIMIT) or '(untitled)'}"]
     lines.append(f"  {link}" if link else "  (no web link: the feed gave none that is http/https)")
-    lines.append("  " + wording.source_line(entry, digest, host_of(entry.article.url)))
-    if entry.snippet.strip():
-        lines.append("  " + _text_snippet(entry))
+    lines.append("  " + wording.clean(wording.source_line(entry, digest, host_of(link))))
+    lines += ["  " + _text_evidence(e) for e in wording.shown_evidence(entry)]
+    more = wording.more_evidence(entry)
+    if more:
+        lines.append("  " + wording.clean(more))
     also = wording.also_line(entry)
     if also:
         lines.append("  " + also)
@@ -79,22 +82,27 @@ def _md_url(url: str) -> str:
     return url.replace("(", "%28").replace(")", "%29")
 
 
-def _md_snippet(entry: Entry) -> str:
-    snippet = wording.clean(entry.snippet, SNIPPET_LIMIT)
-    return "".join(f"**{md_escape(s.text)}**" if s.marked else md_escape(s.text)
-                   for s in highlight(snippet, entry.terms))
+def _md_evidence(evidence: Evidence) -> str:
+    label = md_escape(wording.clean(wording.evidence_label(evidence)))
+    snippet = wording.clean(evidence.snippet, SNIPPET_LIMIT)
+    if not snippet:
+        return label
+    return f"{label}: “{marked(snippet, evidence.marks, lambda s: f'**{s}**', md_escape)}”"
 
 
 def _md_entry(entry: Entry, digest: Digest) -> list[str]:
     title = md_escape(wording.clean(entry.article.title, TITLE_LIMIT) or "(untitled)")
-    link = safe_url(entry.article.url)
-    lines = [f"- **[{title}]({_md_url(link)})**" if link else f"- **{title}**",
-             "  " + md_escape(wording.source_line(entry, digest, host_of(entry.article.url)))]
-    if entry.snippet.strip():
-        lines.append("  > " + _md_snippet(entry))
+    link = article_link(entry.article)
+    # Two trailing spaces: a line break, so the source line is not run into the title.
+    lines = [(f"- **[{title}]({_md_url(link)})**" if link else f"- **{title}**") + "  ",
+             "  " + md_escape(wording.clean(wording.source_line(entry, digest, host_of(link))))]
+    lines += ["  - " + _md_evidence(e) for e in wording.shown_evidence(entry)]
+    more = wording.more_evidence(entry)
+    if more:
+        lines.append("  - " + md_escape(wording.clean(more)))
     also = wording.also_line(entry)
     if also:
-        lines.append("  " + md_escape(also))
+        lines.append("  - " + md_escape(also))
     return lines
 
 

@@ -17,7 +17,8 @@ from monitor.cli.commands import cli
 ROOT = Path(__file__).resolve().parents[1]
 ENTRIES = [
     Entry(title="Mission Firewall seizes 120 rifles bound for Sinaloa",
-          link="https://news.example.org/firewall", summary="Inspectors used eTrace."),
+          link="https://news.example.org/firewall?utm_source=rss&id=4&utm_medium=feed",
+          summary="Inspectors used eTrace."),
     Entry(title="Straw purchasers charged in Arizona gun trafficking ring",
           link="https://news.example.org/straw",
           summary="Prosecutors say the rifles were smuggled into Mexico."),
@@ -66,7 +67,16 @@ def test_digest_sends_each_hit_once_to_each_channel(tmp_path: Path, feed_url: st
         assert {p.get_content_type() for p in message.iter_parts()} == {"text/plain",
                                                                        "text/html"}
         text = message.get_body(("plain",)).get_content()   # type: ignore[union-attr]
+        html = message.get_body(("html",)).get_content()    # type: ignore[union-attr]
         assert "Mission Firewall seizes 120 rifles" in text
+        # The link is the canonical URL the poll stored; the subject says what is inside.
+        assert "  https://news.example.org/firewall?id=4" in text.splitlines()
+        assert 'href="https://news.example.org/firewall?id=4"' in html
+        assert "utm_" not in text + html
+        assert message["Subject"].startswith(
+            "[Armswatch] 2 new hits: Mission Firewall 1, Arms trafficking 1 (")
+        assert ("  matched “Mission Firewall” in the title: “*Mission Firewall* seizes 120 rifles "
+                "bound for Sinaloa”") in text.splitlines()
         assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md"]
 
         again = invoke(config, "digest")

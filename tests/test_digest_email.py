@@ -18,12 +18,14 @@ from mailserver import MailServer, ThrowawayCA, free_port, make_test_ca
 from test_digest_support import (
     HOSTILE_TITLE,
     NOW,
+    SHIPPED_ORDER,
     WATCH_ORDER,
     article,
     channel,
     delivered,
     digest_rows,
     match,
+    matched,
     open_store,
     seed,
 )
@@ -52,11 +54,12 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayCA:
     return make_test_ca(tmp_path_factory.mktemp("ca"))
 
 
-def email_channel(port: int, **smtp: Any) -> ChannelConfig:
+def email_channel(port: int, *, subject_prefix: str | None = None, **smtp: Any) -> ChannelConfig:
     settings = {"host": "127.0.0.1", "port": port, "security": "none", "timeout": "10s", **smtp}
+    prefix = {} if subject_prefix is None else {"subject_prefix": subject_prefix}
     return channel("team-email", "email", to=["analysts@example.org", "desk@example.org"],
                    smtp=settings, timezone="America/Mexico_City",
-                   **{"from": "Armswatch <armswatch@example.org>"})
+                   **{"from": "Armswatch <armswatch@example.org>"}, **prefix)
 
 
 def parts(message: EmailMessage) -> dict[str, str]:
@@ -82,7 +85,7 @@ def test_digest_arrives_as_multipart_alternative_with_safe_html(store: Store) ->
     assert received.rcpt_tos == ["analysts@example.org", "desk@example.org"]
     assert received.mail_from == "armswatch@example.org"
     assert message.get_content_type() == "multipart/alternative"
-    assert message["Subject"].startswith("[Armswatch] Armswatch digest: 2 new hits")
+    assert message["Subject"] == "[Armswatch] 2 new hits: Mission Firewall 2 (16-23 Nov 2025)"
     assert message["Message-ID"] == digest_rows(store)[0]["message_id"]
     assert message["Message-ID"].endswith("@example.org>")
     body = parts(message)
@@ -95,6 +98,27 @@ def test_digest_arrives_as_multipart_alternative_with_safe_html(store: Store) ->
     assert HOSTILE_TITLE in text and "javascript:" not in text
     assert "https://news.example.org/good?a=1&b=2" in text
     assert "config/watchlist.toml" in text and "config/watchlist.toml" in html
+
+
+def test_links_are_canonical_and_the_subject_takes_the_channels_prefix(tmp_path: Path) -> None:
+    tracked = matched("t", "https://www.Example.org/armas?utm_source=newsletter&id=9&utm_campaign=x",
+                      title="Misión Cortafuegos asegura 80 fusiles en Sonora",
+                      summary="Los fusiles se rastrearon con eTrace, el sistema de la ATF.")
+    with open_store(tmp_path) as store, MailServer() as server:
+        seed(store, [tracked])
+        report = deliver_pending(store, email_channel(server.port, subject_prefix="[Arms desk]"),
+                                 now=NOW, watch_order=SHIPPED_ORDER)
+        assert report.sent, report.summary()
+        [received] = server.wait_for(1)
+    message = received.message
+    assert message["Subject"] == "[Arms desk] 1 new hit: Mission Firewall 1 (16-23 Nov 2025)"
+    body = parts(message)
+    link = "https://www.example.org/armas?id=9"
+    assert f'href="{link}"' in body["text/html"] and f"  {link}" in body["text/plain"].splitlines()
+    assert "utm_" not in body["text/html"] + body["text/plain"]
+    assert ("matched “Misión Cortafuegos” in the title: “*Misión Cortafuegos* asegura 80 fusiles "
+            "en Sonora”") in body["text/plain"]
+    assert "Also matches: eTrace" in body["text/plain"]
 
 
 def test_starttls_refuses_an_unverifiable_certificate_then_works_with_ca_file(

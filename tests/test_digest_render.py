@@ -170,7 +170,7 @@ def test_empty_digest_and_problem_sections() -> None:
     context = DigestContext(7, NOW, NOW - timedelta(days=1), NOW, failing_feeds=(gone,),
                             failing_channels=(failure,))
     digest = make([], context)
-    assert subject(digest).startswith("Armswatch digest: no new hits")
+    assert subject(digest, "[Armswatch]") == "[Armswatch] no new hits (22-23 Nov 2025)"
     text = render_text(digest)
     assert "Milenio: HTTP 410 Gone" in text
     assert "Channel slack: Slack is failing (HTTP 500) — 4 failed attempts" in text
@@ -179,12 +179,69 @@ def test_empty_digest_and_problem_sections() -> None:
     assert own.failing_channels == ()
 
 
-def test_subject_counts_items_and_names_the_period() -> None:
+def test_subject_counts_items_and_names_the_period_and_the_product_once() -> None:
     digest = make([Hit(article("a"), (match(),)), Hit(article("b"), (match(),)),
                    Hit(article("c"), (match("eTrace", "eTrace"),))])
+    period = " (22-23 Nov 2025)"   # in the channel's time zone; the body has the hours
     assert subject(digest, "[Armswatch]") == (
-        "[Armswatch] Armswatch digest: 3 new hits (Mission Firewall 2, eTrace 1)"
-        " · 22 Nov 2025 07:00 – 23 Nov 2025 07:00 CST")
+        "[Armswatch] 3 new hits: Mission Firewall 2, eTrace 1" + period)
+    # Without a prefix the subject names the product itself, once.
+    assert subject(digest, "") == subject(digest, "  ") == (
+        "Armswatch digest with 3 new hits: Mission Firewall 2, eTrace 1" + period)
+    alert = make([Hit(article("a"), (match(),))], DigestContext(
+        8, NOW, NOW - timedelta(minutes=5), NOW, immediate=True))
+    assert subject(alert, "[AW]") == (
+        "[AW] Alert - 1 new hit: Mission Firewall 1 (23 Nov 2025, 06:55-07:00 CST)")
+    assert subject(alert).startswith("Armswatch alert with 1 new hit: Mission Firewall 1 (")
+    many = make([Hit(article(name), (match(name, name),)) for name in "ABCDE"])
+    assert subject(many, "[Armswatch]") == (
+        "[Armswatch] 5 new hits: A 1, B 1, C 1 +2 more" + period)
+    month_end = DigestContext(9, NOW, NOW - timedelta(days=30), NOW)
+    assert subject(make([], month_end), "[A]") == "[A] no new hits (24 Oct - 23 Nov 2025)"
+
+
+def test_links_use_the_canonical_url_and_fall_back_to_the_feeds_link() -> None:
+    tracked = "https://news.example.org/t?utm_source=rss&id=3&utm_medium=feed"
+    canonical = article("c", url=tracked, canonical="https://news.example.org/t?id=3")
+    no_canonical = article("f", url="https://news.example.org/f?a=1")
+    hostile_canonical = article("h", url="javascript:alert(1)", canonical="javascript:alert(1)")
+    digest = make([Hit(a, (match(),)) for a in (canonical, no_canonical, hostile_canonical)])
+    text, html = render_text(digest), render_html(digest)
+    markdown, slack = render_markdown(digest), json.dumps(render_slack(digest))
+    for rendering in (text, html, markdown, slack):
+        assert "https://news.example.org/t?id=3" in rendering
+        assert "https://news.example.org/f?a=1" in rendering
+        assert "utm_" not in rendering and "javascript:" not in rendering
+    parsed = _Tags()
+    parsed.feed(html)
+    assert parsed.hrefs == ["https://news.example.org/t?id=3", "https://news.example.org/f?a=1"]
+
+
+def test_highlight_marks_a_capitals_only_term_only_in_capitals() -> None:
+    parts = highlight("An ibis landed near the IBIS scanner", ["IBIS"])
+    assert [p.text for p in parts if p.marked] == ["IBIS"]
+
+
+def test_evidence_is_grouped_by_the_field_each_term_was_found_in() -> None:
+    """The bug this replaces: every term was labelled with the field of the first snippet."""
+    found = Hit(article("e"), (
+        match("eTrace", "solicitudes de rastreo", field="title",
+              snippet="Solicitudes de rastreo crecen en Sonora"),
+        match("eTrace", "eTrace", field="summary", snippet="… por eTrace, el sistema …"),
+        match("eTrace", "rastreo de armas", field="summary",
+              snippet="… el rastreo de armas por eTrace …")))
+    [entry] = make([found]).entries
+    assert [(e.field, e.terms, e.snippet) for e in entry.evidence] == [
+        ("title", ("solicitudes de rastreo",), "Solicitudes de rastreo crecen en Sonora"),
+        # The second snippet shows both summary terms: one line, not two.
+        ("summary", ("eTrace", "rastreo de armas"), "… el rastreo de armas por eTrace …"),
+    ]
+    text = render_text(make([found]))
+    assert ("matched “solicitudes de rastreo” in the title: “*Solicitudes de rastreo* crecen en "
+            "Sonora”") in text
+    assert ("matched “eTrace”, “rastreo de armas” in the summary: “… el *rastreo de armas* por "
+            "*eTrace* …”") in text
+    assert text.count("matched “") == 2
 
 
 def test_slack_sections_stay_within_limits_when_escaping_grows_the_text() -> None:

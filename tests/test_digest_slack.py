@@ -54,7 +54,7 @@ def test_digest_is_posted_with_escaped_mrkdwn(store: Store, slack: SlackServer) 
     dump = json.dumps(payload)
     assert "&lt;script&gt;" in dump and "<script" not in dump and "javascript" not in dump
     assert "<https://news.example.org/2?a=1&amp;b=2|Story 2>" in dump
-    assert payload["text"].startswith("Armswatch digest: 2 new hits")
+    assert payload["text"].startswith("Armswatch digest with 2 new hits: Mission Firewall 2 (")
     again = deliver_pending(store, slack_channel(slack), now=NOW + timedelta(hours=1),
                             watch_order=WATCH_ORDER)
     assert not again.sent and len(slack.posted) == 1

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from alerts.config import ChannelConfig, ChannelType
+from monitor.feeds import canonical_url
+from monitor.matching import WatchList
+from monitor.settings import load_watchlist
 from storage.records import Article, FeedState, Kind, Match
 from storage.store import Store
 
@@ -23,12 +26,28 @@ HOSTILE_TITLE = '<script>alert("pwned")</script> Misión Cortafuegos & <b>armas<
 def article(key: str, *, title: str | None = None, url: str | None = None,
             feed: str = "El Universal", language: str | None = "es",
             first_seen: datetime | None = None, published: datetime | None = None,
-            summary: str = "") -> Article:
+            summary: str = "", content: str = "", canonical: str | None = None) -> Article:
     seen = first_seen or NOW - timedelta(hours=1)
     return Article(id=f"a-{key}", feed=feed, guid=f"guid-{key}",
                    url=url if url is not None else f"https://news.example.org/{key}?a=1&b=2",
-                   canonical_url=None, title=title or f"Story {key}", summary=summary,
-                   content="", published=published or seen, first_seen=seen, language=language)
+                   canonical_url=canonical, title=title or f"Story {key}", summary=summary,
+                   content=content, published=published or seen, first_seen=seen,
+                   language=language)
+
+
+SHIPPED_WATCHLIST = load_watchlist(Path(__file__).resolve().parents[1] / "config"
+                                   / "watchlist.toml")
+SHIPPED_ORDER = [(item.name, item.kind) for item in SHIPPED_WATCHLIST]
+_MATCHER = WatchList(SHIPPED_WATCHLIST)
+
+
+def matched(key: str, url: str, *, title: str, summary: str = "", content: str = "",
+            **fields: Any) -> tuple[Article, list[Match]]:
+    """An article as a poll makes it (canonical URL) with the evidence the shipped watch list
+    finds in it: the real matcher decides the fields and snippets, not the test."""
+    found = article(key, url=url, canonical=canonical_url(url), title=title, summary=summary,
+                    content=content, **fields)
+    return found, _MATCHER.match(title, summary, content)
 
 
 def match(item: str = "Mission Firewall", term: str = "Misión Cortafuegos",
