@@ -7,8 +7,10 @@ exists, the YAML is read with PyYAML, and the config the service mounts is loade
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import importlib.util
+import os
 import re
 import shutil
 import subprocess
@@ -17,10 +19,12 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+from configfiles import write_config
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from setuptools import find_packages
 
+from monitor.service import Monitor
 from monitor.settings import Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,6 +122,21 @@ def test_the_service_mounts_the_checkouts_config_folder(compose: dict[str, Any])
             name = source.split(":")[0]
             if name.startswith("."):
                 assert (ROOT / name).is_dir(), f"{name}: bind-mount the folder, not a file"
+
+
+def test_a_save_that_replaces_the_file_is_reloaded(tmp_path: Path) -> None:
+    """What the folder mount makes visible in the container (an editor's write-and-rename, or
+    `sed -i`), the service picks up."""
+    folder = write_config(tmp_path / "config", tmp_path / "armswatch.db",
+                          {"Border": "https://border.example/feed"})
+    monitor = Monitor(load_config(folder, environ={}))
+    edited = folder / ".watchlist.toml.swp"
+    edited.write_text((folder / "watchlist.toml").read_text(encoding="utf-8") +
+                      '\n[[watch]]\nname = "Operation Without a Trace"\nkind = "program"\n'
+                      'terms = ["Operation Without a Trace"]\n', encoding="utf-8")
+    os.replace(edited, folder / "watchlist.toml")
+    assert asyncio.run(monitor.reload_config())
+    assert monitor.config.watch[-1].name == "Operation Without a Trace"
 
 
 def test_the_feed_list_exists_once() -> None:

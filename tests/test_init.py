@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner, Result
 from configfiles import write_config
 
+import monitor.settings.defaults
 from monitor.cli import cli
 from monitor.settings import default_config_text, default_watch_items, find_config_dir
-from monitor.settings.defaults import __file__ as defaults_init
 from storage.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def armswatch(cwd: Path, *args: str, env: dict[str, str | None] | None = None) -
 # -- the defaults: one copy, in config/ --------------------------------------------------------
 
 def test_the_packaged_defaults_are_the_checkouts_config_files() -> None:
-    defaults = Path(defaults_init).parent
+    defaults = Path(monitor.settings.defaults.__file__).parent
     for name in FILES:
         # A link, not a second copy that could drift; the wheel gets its content.
         assert (defaults / name).is_symlink(), name
