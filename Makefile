@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint demo bench bench-quick clean
+.PHONY: install run test lint demo bench bench-quick constraints clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,14 +24,18 @@ test: $(STAMP)  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)  ## ruff and mypy --strict
-	$(BIN)/ruff check monitor storage alerts tests bench
+	$(BIN)/ruff check monitor storage alerts tests bench deploy
 	$(BIN)/mypy
+	$(BIN)/mypy deploy/lock_constraints.py
 
 bench: $(STAMP)  ## benchmarks on loopback: prints a table, writes bench/results.json
 	$(BIN)/python -m bench
 
 bench-quick: $(STAMP)  ## the same figures on smaller inputs (under a minute)
 	$(BIN)/python -m bench --quick
+
+constraints: $(STAMP)  ## pin the image's Python packages to this venv's (deploy/constraints.txt)
+	$(BIN)/python deploy/lock_constraints.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

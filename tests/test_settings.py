@@ -760,12 +760,13 @@ def test_shipped_channel_examples_load_when_uncommented(tmp_path: Path) -> None:
     text = text[:start] + re.sub(r"(?m)^# ?", "", text[start:])
     write(tmp_path, text, MINIMAL_WATCHLIST)
     environ = {"SMTP_HOST": "smtp.example.org", "SMTP_USER": "bot@example.org",
-               "SMTP_PASSWORD": "pw", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/A"}
+               "SMTP_PASSWORD": "pw", "SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/A",
+               "MAILPIT_HOST": "mailpit"}
     config = load_config(tmp_path, environ)
     assert [(c.name, c.type) for c in config.channels] == [
-        ("local-digest", "file"), ("team-email", "email"), ("slack", "slack"),
-        ("weekly-archive", "file")]
-    email = config.channels[1]
+        ("local-digest", "file"), ("mailpit", "email"), ("team-email", "email"),
+        ("slack", "slack"), ("weekly-archive", "file")]
+    email = config.channels[2]
     assert set(email.options) == {"from", "to", "subject_prefix", "smtp"}
     assert set(email.options["smtp"]) == {"host", "port", "username", "password", "security",
                                           "timeout", "ca_file"}

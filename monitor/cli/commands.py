@@ -18,36 +18,45 @@ from typing import Any
 import click
 
 from alerts.config import ChannelConfig
+from monitor.cli.init import init
 from monitor.cli.output import HIT_FORMATS, format_feeds, format_hits
 from monitor.matching import WatchList
 from monitor.poll import FeedOutcome, PollReport
 from monitor.service import LOG_FORMATS, Monitor, assess, configure_logging, deliver
-from monitor.settings import Config, load_config, parse_duration, summarise
+from monitor.settings import (
+    Config,
+    ConfigLocation,
+    find_config_dir,
+    load_config,
+    parse_duration,
+    summarise,
+)
 from storage.errors import ArmswatchError, ConfigError
 from storage.records import FeedHealth
 from storage.store import Store
 
-PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "config"
-
-
-def default_config_dir() -> Path:
-    """./config when it exists, else the defaults of the checkout Armswatch runs from."""
-    local = Path("config")
-    if local.is_dir() or not PROJECT_CONFIG.is_dir():
-        return local
-    return PROJECT_CONFIG
-
 
 class Context:
-    def __init__(self, config_dir: Path | None, db: Path | None) -> None:
-        self.config_dir = config_dir or default_config_dir()
+    def __init__(self, config_dir: Path | None, db: Path | None,
+                 config_given_by: str = "--config") -> None:
+        self.given_config_dir = config_dir
+        self.config_given_by = config_given_by
         self.db = db
+        self._location: ConfigLocation | None = None
         self._config: Config | None = None
+
+    @property
+    def location(self) -> ConfigLocation:
+        """The config folder, looked up only when a command needs it (`demo`, `init` and
+        read-only commands given --db do not)."""
+        if self._location is None:
+            self._location = find_config_dir(self.given_config_dir, self.config_given_by)
+        return self._location
 
     @property
     def config(self) -> Config:
         if self._config is None:
-            self._config = load_config(self.config_dir)
+            self._config = load_config(self.location.path.resolve())
             for warning in self._config.warnings:
                 click.echo(f"warning: {warning}", err=True)
         return self._config
@@ -107,22 +116,24 @@ class ArmswatchGroup(click.Group):
 @click.group(cls=ArmswatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_dir", type=click.Path(path_type=Path, file_okay=False),
               envvar="ARMSWATCH_CONFIG", help="Folder with armswatch.toml and watchlist.toml "
-              "[env ARMSWATCH_CONFIG; default ./config].")
+              "[env ARMSWATCH_CONFIG; default ./config, or the checkout's config/].")
 @click.option("--db", type=click.Path(path_type=Path, dir_okay=False), envvar="ARMSWATCH_DB",
               help="SQLite database [env ARMSWATCH_DB; default: storage.path of the config].")
 @click.version_option(package_name="armswatch")
 @click.pass_context
 def cli(ctx: click.Context, config_dir: Path | None, db: Path | None) -> None:
     """Armswatch: news monitoring for US–Mexico arms trafficking."""
-    ctx.obj = Context(config_dir, db)
+    from_env = ctx.get_parameter_source("config_dir") == click.core.ParameterSource.ENVIRONMENT
+    ctx.obj = Context(config_dir, db, "ARMSWATCH_CONFIG" if from_env else "--config")
 
 
 @cli.command()
 @pass_context
 def check(ctx: Context) -> None:
     """Validate the config files and summarise what they hold."""
-    click.echo(f"config: {ctx.config_dir.resolve()}")
-    for line in summarise(ctx.config):
+    first, *rest = summarise(ctx.config)
+    click.echo(f"{first} ({ctx.location.found_by})")
+    for line in rest:
         click.echo(line)
     click.echo("config OK")
 
@@ -335,19 +346,20 @@ def run(ctx: Context, log_level: str, log_format: str) -> None:
 
 @cli.command()
 @click.option("--keep", is_flag=True, help="Keep the demo database and print its path.")
-@pass_context
-def demo(ctx: Context, keep: bool) -> None:
+def demo(keep: bool) -> None:
     """Offline demo: serve bundled sample feeds on loopback, poll them, show the hits."""
     from monitor.cli.demo import run_demo
 
-    watch_items = ctx.config.watch
-    result = asyncio.run(run_demo(watch_items, keep=keep))
+    result = asyncio.run(run_demo(keep=keep))   # the bundled watch list: no config folder needed
     click.echo(result.report.summary())
     click.echo()
     click.echo(format_hits(result.hits, "table"))
     if result.db_path is not None:
         click.echo(f"\nDemo database kept at {result.db_path}; try:\n"
                    f"  armswatch --db {result.db_path} hits --format json --limit 3")
+
+
+cli.add_command(init)
 
 
 def main() -> None:

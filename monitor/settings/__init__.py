@@ -16,7 +16,14 @@ from monitor.settings.config import (
     parse_duration,
     summarise,
 )
+from monitor.settings.location import (
+    ConfigLocation,
+    default_config_text,
+    default_watch_items,
+    find_config_dir,
+)
 
-__all__ = ["CONFIG_FILES", "Config", "FeedConfig", "PollingConfig", "Secret", "StorageConfig",
-           "WatchItem", "check_cron", "load_config", "load_watchlist", "parse_duration",
-           "summarise"]
+__all__ = ["CONFIG_FILES", "Config", "ConfigLocation", "FeedConfig", "PollingConfig", "Secret",
+           "StorageConfig", "WatchItem", "check_cron", "default_config_text",
+           "default_watch_items", "find_config_dir", "load_config", "load_watchlist",
+           "parse_duration", "summarise"]

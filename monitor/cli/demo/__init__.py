@@ -1,7 +1,8 @@
 """`armswatch demo`: the bundled sample feeds served on loopback, polled into a throwaway database.
 
 Nothing leaves the machine: the feeds are files in this package, served by a stdlib HTTP server on
-127.0.0.1 on a free port, so the demo works offline and from any directory.
+127.0.0.1 on a free port, and they are matched with the watch list shipped in the package, so the
+demo works offline, from any directory, with no config folder.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from monitor.settings import (
     PollingConfig,
     StorageConfig,
     WatchItem,
+    default_watch_items,
 )
 from storage.records import Hit
 
@@ -66,7 +68,9 @@ def demo_feeds(base_url: str) -> tuple[FeedConfig, ...]:
     )
 
 
-async def run_demo(watch: Sequence[WatchItem], *, keep: bool = False) -> DemoResult:
+async def run_demo(watch: Sequence[WatchItem] | None = None, *, keep: bool = False) -> DemoResult:
+    """Poll the demo feeds, matching with `watch` (default: the shipped watch list)."""
+    watch_items = default_watch_items() if watch is None else tuple(watch)
     folder = Path(tempfile.mkdtemp(prefix="armswatch-demo-"))
     db_path = folder / "armswatch-demo.db"
     try:
@@ -74,7 +78,7 @@ async def run_demo(watch: Sequence[WatchItem], *, keep: bool = False) -> DemoRes
             config = Config(
                 directory=FEEDS_DIR, storage=StorageConfig(path=db_path),
                 polling=PollingConfig(timeout=timedelta(seconds=10)),
-                feeds=demo_feeds(base_url), channels=(), watch=tuple(watch))
+                feeds=demo_feeds(base_url), channels=(), watch=watch_items)
             async with Monitor(config) as monitor:
                 report = await monitor.poll(config.feeds)
                 hits = monitor.store.hits.query(limit=100)
