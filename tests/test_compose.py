@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from setuptools import find_packages
 
+from alerts.config import EmailSettings, FileSettings
 from monitor.settings.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,9 +182,10 @@ def test_compose_config_loads_with_the_shipped_watch_list(tmp_path: Path) -> Non
     mail = {c.name: c for c in config.channels}["mailpit"]
     assert mail.type == "email"
     assert mail.immediate
-    smtp = mail.options["smtp"]
-    assert (smtp["host"], smtp["port"], smtp["security"]) == ("mailpit", 1025, "none")
-    assert smtp["username"] is None and smtp["password"] is None
+    assert isinstance(mail.settings, EmailSettings)
+    smtp = mail.settings.smtp
+    assert (smtp.host, smtp.port, smtp.security) == ("mailpit", 1025, "none")
+    assert smtp.username is None and smtp.password is None
     assert len(config.watch) > 0
 
 
@@ -195,8 +197,8 @@ def test_compose_config_differs_from_the_shipped_one_only_where_it_must(tmp_path
     others = [c for c in compose.channels if c.name != "mailpit"]
     assert [c.name for c in others] == [c.name for c in shipped.channels]
     for ours, theirs in zip(others, shipped.channels, strict=True):
-        path = ours.options.get("path")
-        if path is not None:   # file channels write on the volume, as the database does
-            assert Path(path).is_relative_to("/data"), ours.name
-            ours = replace(ours, options={**ours.options, "path": theirs.options["path"]})
+        if isinstance(ours.settings, FileSettings) and isinstance(theirs.settings, FileSettings):
+            # File channels write on the volume, as the database does.
+            assert ours.settings.path.is_relative_to("/data"), ours.name
+            ours = replace(ours, settings=replace(ours.settings, path=theirs.settings.path))
         assert ours == theirs

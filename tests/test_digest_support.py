@@ -8,7 +8,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts.config import ChannelConfig, ChannelType
+from alerts.config import (
+    ChannelConfig,
+    ChannelSettings,
+    ChannelType,
+    EmailSettings,
+    FileSettings,
+    SlackSettings,
+    SmtpSettings,
+    StdoutSettings,
+)
 from storage.records import Article, FeedState, Kind, Match
 from storage.store import Store
 
@@ -49,10 +58,25 @@ def open_store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "armswatch.db")
 
 
-def channel(name: str, type: ChannelType, **options: Any) -> ChannelConfig:
-    fields = {k: options.pop(k) for k in ("items", "kinds", "immediate", "send_empty",
-                                          "timezone", "backlog") if k in options}
-    return ChannelConfig(name=name, type=type, options=options, **fields)
+# Settings for tests that need a channel of a type but never send through it.
+UNSENT: dict[ChannelType, ChannelSettings] = {
+    "email": EmailSettings(sender="armswatch@example.org", to=("analysts@example.org",),
+                           smtp=SmtpSettings(host="127.0.0.1", port=25, security="none")),
+    "slack": SlackSettings(webhook_url="https://hooks.slack.invalid/services/T0/B0/X"),
+    "file": FileSettings(path=Path("digests")),
+    "stdout": StdoutSettings(),
+}
+
+
+def channel(name: str, type: ChannelType = "stdout", *, settings: ChannelSettings | None = None,
+            **fields: Any) -> ChannelConfig:
+    """A channel as the config loader builds it: ``settings``, or placeholders for ``type``;
+    ``fields`` are the keys every channel has (items, kinds, immediate, timezone, ...)."""
+    return ChannelConfig(name=name, settings=settings or UNSENT[type], **fields)
+
+
+def file_channel(name: str, folder: Path, **fields: Any) -> ChannelConfig:
+    return channel(name, settings=FileSettings(path=folder), **fields)
 
 
 def digest_rows(store: Store) -> list[dict[str, Any]]:
