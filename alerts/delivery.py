@@ -214,8 +214,9 @@ def _write_preview(path: Path, html: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
     except OSError as exc:
-        raise DeliveryError(f"could not write the preview to {path}: {exc.strerror or exc}",
-                            permanent=True) from None
+        # Not permanent: it is about the preview file, not the channel's settings.
+        raise DeliveryError(f"could not write the preview to {path}: {exc.strerror or exc}"
+                            ) from None
 
 
 def deliver_pending(store: Store, channel: ChannelConfig, *, now: datetime,

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mailserver import MailServer, ThrowawayCA, free_port, make_test_ca
@@ -20,15 +19,14 @@ from test_digest_support import (
     NOW,
     WATCH_ORDER,
     article,
-    channel,
     delivered,
     digest_rows,
+    email_channel,
     match,
     open_store,
     seed,
 )
 
-from alerts.config import ChannelConfig, EmailSettings, SmtpSettings
 from alerts.delivery import deliver_pending
 from storage.store import Store
 
@@ -50,14 +48,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def ca(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayCA:
     pytest.importorskip("cryptography", reason="the TLS tests make certificates with it")
     return make_test_ca(tmp_path_factory.mktemp("ca"))
-
-
-def email_channel(port: int, **smtp: Any) -> ChannelConfig:
-    server = SmtpSettings(**{"host": "127.0.0.1", "port": port, "security": "none",
-                             "timeout": timedelta(seconds=10), **smtp})
-    settings = EmailSettings(sender="Armswatch <armswatch@example.org>", smtp=server,
-                             to=("analysts@example.org", "desk@example.org"))
-    return channel("team-email", settings=settings, timezone="America/Mexico_City")
 
 
 def parts(message: EmailMessage) -> dict[str, str]:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from slackserver import OK, Answer, SlackServer, rate_limited
@@ -15,14 +14,13 @@ from test_digest_support import (
     NOW,
     WATCH_ORDER,
     article,
-    channel,
     digest_rows,
     match,
     open_store,
     seed,
+    slack_channel,
 )
 
-from alerts.config import ChannelConfig, SlackSettings
 from alerts.delivery import deliver_pending
 from storage.store import Store
 
@@ -33,19 +31,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
         seed(opened, [(article("1", title=HOSTILE_TITLE, url="javascript:alert(1)"), [match()]),
                       (article("2"), [match()])])
         yield opened
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
-
-
-def slack_channel(server: SlackServer | None = None, **settings: Any) -> ChannelConfig:
-    """Quick retries and no pause between messages, to keep the tests fast."""
-    fields = {"min_interval": timedelta(0), "retry_delay": timedelta(milliseconds=50),
-              **({"webhook_url": server.webhook_url} if server else {}), **settings}
-    return channel("slack", settings=SlackSettings(**fields))
 
 
 def test_digest_is_posted_with_escaped_mrkdwn(store: Store, slack: SlackServer) -> None:

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from slackserver import SlackServer
+
 from alerts.config import (
     ChannelConfig,
     ChannelSettings,
@@ -77,6 +79,23 @@ def channel(name: str, type: ChannelType = "stdout", *, settings: ChannelSetting
 
 def file_channel(name: str, folder: Path, **fields: Any) -> ChannelConfig:
     return channel(name, settings=FileSettings(path=folder), **fields)
+
+
+def email_channel(port: int, *, sender: str = "Armswatch <armswatch@example.org>",
+                  **smtp: Any) -> ChannelConfig:
+    """Two recipients, plain SMTP to 127.0.0.1:``port`` unless ``smtp`` says otherwise."""
+    server = SmtpSettings(**{"host": "127.0.0.1", "port": port, "security": "none",
+                             "timeout": timedelta(seconds=10), **smtp})
+    settings = EmailSettings(sender=sender, smtp=server,
+                             to=("analysts@example.org", "desk@example.org"))
+    return channel("team-email", settings=settings, timezone="America/Mexico_City")
+
+
+def slack_channel(server: SlackServer | None = None, **settings: Any) -> ChannelConfig:
+    """Quick retries and no pause between messages, to keep the tests fast."""
+    fields = {"min_interval": timedelta(0), "retry_delay": timedelta(milliseconds=50),
+              **({"webhook_url": server.webhook_url} if server else {}), **settings}
+    return channel("slack", settings=SlackSettings(**fields))
 
 
 def digest_rows(store: Store) -> list[dict[str, Any]]:

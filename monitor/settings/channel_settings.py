@@ -174,9 +174,10 @@ def _ca_file(smtp: Table) -> Path | None:
         return None
     try:
         ssl.create_default_context(cafile=str(path))
-    except (ssl.SSLError, OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "no certificate"
-        smtp.problem("ca_file", f"{path} is not a PEM certificate file ({reason})")
+    except ssl.SSLError:           # before OSError, its base class
+        smtp.problem("ca_file", f"{path} holds no PEM certificate")
+    except OSError as exc:
+        smtp.problem("ca_file", f"{path} cannot be read ({exc.strerror or exc})")
     return path
 
 
@@ -234,7 +235,8 @@ def _file(table: Table) -> FileSettings:
             table.report.problem(table.at("formats", index),
                                  f"must be {one_of(FILE_FORMATS)}, not {quote(name)}")
     if "formats" in table.data and not formats:
-        table.problem("formats", f"needs at least one of {one_of(FILE_FORMATS)}")
+        table.problem("formats", "needs at least one of "
+                      + ", ".join(quote(f) for f in FILE_FORMATS))
     chosen = tuple(dict.fromkeys(f for f in formats if f in FILE_FORMATS))
     return FileSettings(path=path, formats=chosen)
 
