@@ -241,14 +241,14 @@ def deliver_pending(store: Store, channel: ChannelConfig, *, now: datetime,
         run = _Run(store, DigestOutbox(store), channel, make_channel(channel), now, watch_order)
         if dry_run:
             return _preview(run, only_articles, preview_path)
-        return _deliver(run, only_articles, retry_now=retry_now)
+        return _resend_then_new(run, only_articles, retry_now=retry_now)
     except Exception as raised:   # reported for this channel; the caller goes on to the next
         exc = _as_delivery_error(channel.name, raised)
         return DeliveryReport(channel.name, error=str(exc), permanent=exc.permanent)
 
 
-def _deliver(run: _Run, only_articles: Collection[str] | None, *,
-             retry_now: bool) -> DeliveryReport:
+def _resend_then_new(run: _Run, only_articles: Collection[str] | None, *,
+                     retry_now: bool) -> DeliveryReport:
     retried: DeliveryReport | None = None
     pending = run.outbox.pending(run.name)
     if pending is not None:

@@ -71,8 +71,8 @@ LINE_BREAK = "(a line break or similar); a mail header must be one line of text"
     ('type = "email"\nto = ["ok@example.org", "a@"]\n' + SMTP,
      f'{AT}.to[2]: "a@" is not an email address'),
     ('type = "email"\nto = ["a@example.org, b@example.org"]\n' + SMTP,
-     f'{AT}.to[1]: "a@example.org, b@example.org" holds more than one address; give each as '
-     'its own string in a list, e.g. to = ["a@example.org", "b@example.org"]'),
+     f'{AT}.to[1]: "a@example.org, b@example.org" holds more than one address; write one '
+     "address per string"),
     ('type = "email"\n' + TO + 'smtp = { host = "smtp example org" }',
      f'{AT}.smtp.host: "smtp example org" is not a host name'),
     ('type = "email"\n' + TO + 'smtp = { host = "h", timeout = "0s" }',

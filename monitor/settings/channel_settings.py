@@ -117,8 +117,7 @@ def _header_problem(value: str, *, address: bool) -> str | None:
     # What the message will hold: the email package's own reading of the header.
     header = policy.default.header_factory("To", value)
     if len(header.addresses) > 1:
-        return (f"{quote(value)} holds more than one address; give each as its own string "
-                'in a list, e.g. to = ["a@example.org", "b@example.org"]')
+        return f"{quote(value)} holds more than one address; write one address per string"
     if header.defects:
         return f"{quote(value)} is not an email address"
     return None
