@@ -28,7 +28,8 @@ from alerts.digest import ChannelFailure, Digest, DigestContext, build_digest
 from alerts.render_html import render_html
 from alerts.render_text import render_text
 from alerts.report import DeliveryReport
-from storage.errors import DeliveryError
+from alerts.wording import clean
+from storage.errors import ArmswatchError, DeliveryError
 from storage.outbox import DigestOutbox, DigestRecord
 from storage.records import FeedState, Hit
 from storage.rows import time_text
@@ -111,6 +112,18 @@ class _Run:
         return "armswatch.invalid"
 
 
+def _as_delivery_error(channel: str, exc: Exception) -> DeliveryError:
+    """``exc`` as the failure to record and report; anything but a DeliveryError is a bug, logged
+    with its traceback for whoever fixes it."""
+    if isinstance(exc, DeliveryError):
+        return exc
+    if isinstance(exc, ArmswatchError):      # e.g. the database is locked
+        return DeliveryError(str(exc))
+    log.error("channel %s: unexpected error while delivering", channel, exc_info=exc)
+    return DeliveryError(f"unexpected error ({exc.__class__.__name__}: {clean(str(exc), 200)}); "
+                         "see the log for details")
+
+
 def _send(run: _Run, record: DigestRecord) -> DeliveryReport:
     digest = run.digest_of(record)
     attempt = record.attempts + 1
@@ -123,7 +136,8 @@ def _send(run: _Run, record: DigestRecord) -> DeliveryReport:
                                                      domain=run.domain)
     try:
         note = run.channel.send(digest, message_id=message_id)
-    except DeliveryError as exc:
+    except Exception as raised:   # a channel's bug must not cost the digest or other channels
+        exc = _as_delivery_error(run.name, raised)
         wait = max(backoff(attempt), timedelta(seconds=exc.retry_after or 0))
         next_attempt = run.now + wait
         run.outbox.mark_failed(record.id, error=str(exc), next_attempt=next_attempt)
@@ -200,8 +214,9 @@ def _write_preview(path: Path, html: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(html, encoding="utf-8")
     except OSError as exc:
-        raise DeliveryError(f"could not write the preview to {path}: {exc.strerror or exc}",
-                            permanent=True) from None
+        # Not permanent: it is about the preview file, not the channel's settings.
+        raise DeliveryError(f"could not write the preview to {path}: {exc.strerror or exc}"
+                            ) from None
 
 
 def deliver_pending(store: Store, channel: ChannelConfig, *, now: datetime,
@@ -214,20 +229,30 @@ def deliver_pending(store: Store, channel: ChannelConfig, *, now: datetime,
     ``watch_order``: (item name, kind) in watch-list order, for ordering groups.
     ``only_articles``: an immediate alert of just these new articles (channels with
     ``immediate = true``). ``retry_now``: re-send a pending digest even before its backoff has
-    passed (``armswatch digest`` does). Send failures are reported in the DeliveryReport;
-    DeliveryError is raised only for bad usage (invalid channel options, naive ``now``).
+    passed (``armswatch digest`` does). Every failure for this channel — a refused send, a
+    database error, a bug in a channel — is reported in the DeliveryReport, never raised, so the
+    caller's next channel still gets its digest; DeliveryError is raised only for a naive ``now``.
     """
     if now.tzinfo is None:
         raise DeliveryError("deliver_pending needs an aware UTC time for now", permanent=True)
-    run = _Run(store, DigestOutbox(store), channel, make_channel(channel), now, watch_order)
     if only_articles is not None and not channel.immediate:
         return DeliveryReport(channel.name, skipped_reason="channel does not take immediate alerts")
-    if dry_run:
-        return _preview(run, only_articles, preview_path)
+    try:
+        run = _Run(store, DigestOutbox(store), channel, make_channel(channel), now, watch_order)
+        if dry_run:
+            return _preview(run, only_articles, preview_path)
+        return _resend_then_new(run, only_articles, retry_now=retry_now)
+    except Exception as raised:   # reported for this channel; the caller goes on to the next
+        exc = _as_delivery_error(channel.name, raised)
+        return DeliveryReport(channel.name, error=str(exc), permanent=exc.permanent)
+
+
+def _resend_then_new(run: _Run, only_articles: Collection[str] | None, *,
+                     retry_now: bool) -> DeliveryReport:
     retried: DeliveryReport | None = None
-    pending = run.outbox.pending(channel.name)
+    pending = run.outbox.pending(run.name)
     if pending is not None:
-        if not retry_now and pending.next_attempt is not None and pending.next_attempt > now:
+        if not retry_now and pending.next_attempt is not None and pending.next_attempt > run.now:
             return _waiting(pending)
         retried = _send(run, pending)
         if not retried.sent:

@@ -36,7 +36,9 @@ class DeliveryReport:
             text = f"{self.channel}: {before}sent {self._what()}"
             return text + (f" ({self.note})" if self.note else "")
         if self.error is not None:
-            text = f"{self.channel}: {before}{self._what()} not sent: {self.error}"
+            # No digest id: the run failed before a digest was recorded (nothing to re-send).
+            what = f"{self._what()} not sent" if self.digest_id is not None else "not sent"
+            text = f"{self.channel}: {before}{what}: {self.error}"
             if self.permanent:
                 text += "; this will not fix itself: check the channel's settings"
             if self.next_attempt is not None:

@@ -24,6 +24,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from setuptools import find_packages
 
+from alerts.config import EmailSettings, FileSettings
 from monitor.service import Monitor
 from monitor.settings import Config, load_config
 
@@ -155,10 +156,11 @@ def test_the_service_config_loads_with_the_compose_environment(tmp_path: Path,
     assert config.warnings == ()
     mail = {c.name: c for c in config.channels}["mailpit"]
     assert mail.type == "email" and mail.immediate
-    smtp = mail.options["smtp"]
+    assert isinstance(mail.settings, EmailSettings)
+    smtp = mail.settings.smtp
     # Mailpit's SMTP port on the compose network; no login, no TLS (it has no certificate).
-    assert (smtp["host"], smtp["port"], smtp["security"]) == ("mailpit", 1025, "none")
-    assert smtp["username"] is None and smtp["password"] is None
+    assert (smtp.host, smtp.port, smtp.security) == ("mailpit", 1025, "none")
+    assert smtp.username is None and smtp.password is None
     assert [c.name for c in config.channels] == ["local-digest", "mailpit"]
 
 
@@ -176,8 +178,8 @@ def test_relative_paths_of_the_config_land_on_the_data_volume(tmp_path: Path,
     data = PurePosixPath(image_env()["ARMSWATCH_DB"]).parent
     assert ("VOLUME", str(data)) in instructions
     config = service_config(tmp_path, compose)
-    paths = [config.storage.path] + [c.options["path"] for c in config.channels
-                                     if c.type == "file"]
+    paths = [config.storage.path] + [c.settings.path for c in config.channels
+                                     if isinstance(c.settings, FileSettings)]
     for path in paths:
         assert (workdir / PurePosixPath(path)).is_relative_to(data), path
 

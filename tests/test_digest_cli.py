@@ -117,6 +117,58 @@ def test_smtp_down_keeps_the_digest_pending_until_the_next_run(tmp_path: Path,
         assert len(mail.wait_for(1)) == 1
 
 
+def test_a_refusing_smtp_server_does_not_stop_the_file_channel_after_it(
+        tmp_path: Path, feed_url: str) -> None:
+    with MailServer(refuse={"analysts@example.org"}) as mail:
+        config = write_config(tmp_path / "config", feed_url, mail.port)
+        invoke(config, "poll")
+        result = invoke(config, "digest")
+    assert result.exit_code == 1
+    refused, sent = result.output.splitlines()
+    assert refused.startswith(f"team-email: digest 1 (2 hits) not sent: SMTP server "
+                              f"127.0.0.1:{mail.port} refused every recipient: "
+                              "analysts@example.org (550")
+    assert sent == "archive: sent digest 2 (2 hits)"
+    assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md"]
+
+
+def test_bad_channel_settings_stop_digest_before_anything_is_recorded(tmp_path: Path,
+                                                                      feed_url: str) -> None:
+    config = write_config(tmp_path / "config", feed_url, free_port())
+    assert invoke(config, "poll").exit_code == 0
+    settings = config / "armswatch.toml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace('to = ["analysts@example.org"]',
+                                     'to = ["analysts"]\ncolour = "blue"').replace(
+        'security = "none"', 'security = "ssl"'), encoding="utf-8")
+    result = invoke(config, "digest")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "armswatch.toml: channels[1].colour: unknown key; allowed keys: name, type, schedule, "
+        "timezone, items, kinds, immediate, send_empty, backlog, from, to, subject_prefix, smtp",
+        'armswatch.toml: channels[1].to[1]: "analysts" is not an email address',
+        'armswatch.toml: channels[1].smtp.security: must be one of "starttls", "tls", "none", '
+        'not "ssl"',
+    ]
+    with sqlite3.connect(tmp_path / "armswatch.db") as db:
+        assert db.execute("select count(*) from digests").fetchone() == (0,)
+        assert db.execute("select count(*) from matches").fetchone() != (0,)
+
+
+def test_an_unwritable_preview_is_reported_and_nothing_claims_it_was_written(
+        tmp_path: Path, feed_url: str) -> None:
+    config = write_config(tmp_path / "config", feed_url, free_port())
+    invoke(config, "poll")
+    (tmp_path / "blocker").write_text("a file where a folder should be", encoding="utf-8")
+    preview = tmp_path / "blocker" / "preview.html"
+    result = invoke(config, "digest", "--channel", "archive", "--dry-run", "--preview",
+                    str(preview))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        f"archive: not sent: could not write the preview to {preview}: File exists")
+    assert "HTML preview written" not in result.output
+
+
 def test_unknown_channel_and_no_channels(tmp_path: Path, feed_url: str) -> None:
     config = write_config(tmp_path / "config", feed_url, free_port())
     invoke(config, "poll")

@@ -4,14 +4,13 @@ client killed after the server accepted the message."""
 
 from __future__ import annotations
 
-import json
+import pickle
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mailserver import MailServer, ThrowawayCA, free_port, make_test_ca
@@ -21,16 +20,15 @@ from test_digest_support import (
     SHIPPED_ORDER,
     WATCH_ORDER,
     article,
-    channel,
     delivered,
     digest_rows,
+    email_channel,
     match,
     matched,
     open_store,
     seed,
 )
 
-from alerts.config import ChannelConfig
 from alerts.delivery import deliver_pending
 from storage.store import Store
 
@@ -52,14 +50,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def ca(tmp_path_factory: pytest.TempPathFactory) -> ThrowawayCA:
     pytest.importorskip("cryptography", reason="the TLS tests make certificates with it")
     return make_test_ca(tmp_path_factory.mktemp("ca"))
-
-
-def email_channel(port: int, *, subject_prefix: str | None = None, **smtp: Any) -> ChannelConfig:
-    settings = {"host": "127.0.0.1", "port": port, "security": "none", "timeout": "10s", **smtp}
-    prefix = {} if subject_prefix is None else {"subject_prefix": subject_prefix}
-    return channel("team-email", "email", to=["analysts@example.org", "desk@example.org"],
-                   smtp=settings, timezone="America/Mexico_City",
-                   **{"from": "Armswatch <armswatch@example.org>"}, **prefix)
 
 
 def parts(message: EmailMessage) -> dict[str, str]:
@@ -135,7 +125,7 @@ def test_starttls_refuses_an_unverifiable_certificate_then_works_with_ca_file(
         assert server.received == [] and digest_rows(store)[0]["status"] == "pending"
 
         trusted = email_channel(server.port, security="starttls", username=LOGIN[0],
-                                password=LOGIN[1], ca_file=str(ca.ca_file))
+                                password=LOGIN[1], ca_file=ca.ca_file)
         retry = deliver_pending(store, trusted, now=NOW + timedelta(minutes=1),
                                 watch_order=WATCH_ORDER, retry_now=True)
         assert retry.sent and retry.digest_id == 1, retry.summary()
@@ -148,13 +138,13 @@ def test_starttls_refuses_an_unverifiable_certificate_then_works_with_ca_file(
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_implicit_tls_and_a_refused_login(store: Store, ca: ThrowawayCA) -> None:
     with MailServer(security="tls", ca=ca, login=LOGIN) as server:
-        wrong = email_channel(server.port, security="tls", ca_file=str(ca.ca_file),
+        wrong = email_channel(server.port, security="tls", ca_file=ca.ca_file,
                               username=LOGIN[0], password="wrong")
         report = deliver_pending(store, wrong, now=NOW, watch_order=WATCH_ORDER)
         assert report.error is not None and report.permanent
         assert "refused the login (535" in report.error
         assert "check smtp.username and smtp.password" in report.error
-        right = email_channel(server.port, security="tls", ca_file=str(ca.ca_file),
+        right = email_channel(server.port, security="tls", ca_file=ca.ca_file,
                               username=LOGIN[0], password=LOGIN[1])
         assert deliver_pending(store, right, now=NOW + timedelta(hours=1),
                                watch_order=WATCH_ORDER).sent
@@ -203,15 +193,12 @@ def test_refused_recipients(store: Store) -> None:
 
 
 _SEND_ONCE = """
-import json, sys
-from datetime import datetime
-from alerts.config import ChannelConfig
+import pickle, sys
 from alerts.delivery import deliver_pending
 from storage.store import Store
-args = json.loads(sys.argv[1])
-with Store.open(args["db"]) as store:
-    deliver_pending(store, ChannelConfig(**args["channel"]),
-                    now=datetime.fromisoformat(args["now"]), watch_order=[])
+db, channel, now = pickle.loads(bytes.fromhex(sys.argv[1]))
+with Store.open(db) as store:
+    deliver_pending(store, channel, now=now, watch_order=[])
 """
 
 
@@ -221,10 +208,8 @@ def test_crash_after_the_server_accepted_resends_with_the_same_message_id(
     carry the same Message-ID, so the recipient's mail client can drop the duplicate."""
     with MailServer(hold_after_data=60) as server:
         config = email_channel(server.port)
-        args = {"db": str(store.path), "now": NOW.isoformat(),
-                "channel": {"name": config.name, "type": config.type,
-                            "timezone": config.timezone, "options": dict(config.options)}}
-        process = subprocess.Popen([sys.executable, "-c", _SEND_ONCE, json.dumps(args)])
+        args = pickle.dumps((store.path, config, NOW)).hex()
+        process = subprocess.Popen([sys.executable, "-c", _SEND_ONCE, args])
         try:
             server.wait_for(1, timeout=30)   # the server has it; the client awaits its reply
         finally:

@@ -6,7 +6,6 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from slackserver import OK, Answer, SlackServer, rate_limited
@@ -15,14 +14,13 @@ from test_digest_support import (
     NOW,
     WATCH_ORDER,
     article,
-    channel,
     digest_rows,
     match,
     open_store,
     seed,
+    slack_channel,
 )
 
-from alerts.config import ChannelConfig
 from alerts.delivery import deliver_pending
 from storage.store import Store
 
@@ -33,18 +31,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
         seed(opened, [(article("1", title=HOSTILE_TITLE, url="javascript:alert(1)"), [match()]),
                       (article("2"), [match()])])
         yield opened
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
-
-
-def slack_channel(server: SlackServer, **options: Any) -> ChannelConfig:
-    settings = {"webhook_url": server.webhook_url, "min_interval": 0, "retry_delay": 0.05,
-                **options}
-    return channel("slack", "slack", **settings)
 
 
 def test_digest_is_posted_with_escaped_mrkdwn(store: Store, slack: SlackServer) -> None:
@@ -71,7 +57,7 @@ def test_429_retry_after_is_waited_out_within_the_run(store: Store, slack: Slack
 def test_429_beyond_the_wait_bound_leaves_the_digest_pending(store: Store,
                                                              slack: SlackServer) -> None:
     slack.queue(rate_limited(3600))
-    report = deliver_pending(store, slack_channel(slack, max_wait="30s"), now=NOW,
+    report = deliver_pending(store, slack_channel(slack, max_wait=timedelta(seconds=30)), now=NOW,
                              watch_order=WATCH_ORDER)
     assert not report.sent and not report.permanent and report.error is not None
     assert "Slack rate limit" in report.error and "waiting 3600 s would exceed" in report.error
@@ -121,7 +107,7 @@ def test_500_is_retried_with_backoff_then_left_pending(store: Store, slack: Slac
 def test_slack_down_is_a_plain_connection_error(store: Store) -> None:
     with SlackServer() as gone:
         url = gone.webhook_url
-    config = channel("slack", "slack", webhook_url=url, retries=0)
+    config = slack_channel(webhook_url=url, retries=0)
     report = deliver_pending(store, config, now=NOW, watch_order=WATCH_ORDER)
     assert report.error is not None and report.error.startswith("could not connect to Slack")
 

@@ -8,7 +8,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts.config import ChannelConfig, ChannelType
+from slackserver import SlackServer
+
+from alerts.config import (
+    ChannelConfig,
+    ChannelSettings,
+    ChannelType,
+    EmailSettings,
+    FileSettings,
+    SlackSettings,
+    SmtpSettings,
+    StdoutSettings,
+)
 from monitor.feeds import canonical_url
 from monitor.matching import WatchList
 from monitor.settings import load_watchlist
@@ -68,10 +79,42 @@ def open_store(tmp_path: Path) -> Store:
     return Store.open(tmp_path / "armswatch.db")
 
 
-def channel(name: str, type: ChannelType, **options: Any) -> ChannelConfig:
-    fields = {k: options.pop(k) for k in ("items", "kinds", "immediate", "send_empty",
-                                          "timezone", "backlog") if k in options}
-    return ChannelConfig(name=name, type=type, options=options, **fields)
+# Settings for tests that need a channel of a type but never send through it.
+UNSENT: dict[ChannelType, ChannelSettings] = {
+    "email": EmailSettings(sender="armswatch@example.org", to=("analysts@example.org",),
+                           smtp=SmtpSettings(host="127.0.0.1", port=25, security="none")),
+    "slack": SlackSettings(webhook_url="https://hooks.slack.invalid/services/T0/B0/X"),
+    "file": FileSettings(path=Path("digests")),
+    "stdout": StdoutSettings(),
+}
+
+
+def channel(name: str, type: ChannelType = "stdout", *, settings: ChannelSettings | None = None,
+            **fields: Any) -> ChannelConfig:
+    """A channel as the config loader builds it: ``settings``, or placeholders for ``type``;
+    ``fields`` are the keys every channel has (items, kinds, immediate, timezone, ...)."""
+    return ChannelConfig(name=name, settings=settings or UNSENT[type], **fields)
+
+
+def file_channel(name: str, folder: Path, **fields: Any) -> ChannelConfig:
+    return channel(name, settings=FileSettings(path=folder), **fields)
+
+
+def email_channel(port: int, *, sender: str = "Armswatch <armswatch@example.org>",
+                  subject_prefix: str = "[Armswatch]", **smtp: Any) -> ChannelConfig:
+    """Two recipients, plain SMTP to 127.0.0.1:``port`` unless ``smtp`` says otherwise."""
+    server = SmtpSettings(**{"host": "127.0.0.1", "port": port, "security": "none",
+                             "timeout": timedelta(seconds=10), **smtp})
+    settings = EmailSettings(sender=sender, smtp=server, subject_prefix=subject_prefix,
+                             to=("analysts@example.org", "desk@example.org"))
+    return channel("team-email", settings=settings, timezone="America/Mexico_City")
+
+
+def slack_channel(server: SlackServer | None = None, **settings: Any) -> ChannelConfig:
+    """Quick retries and no pause between messages, to keep the tests fast."""
+    fields = {"min_interval": timedelta(0), "retry_delay": timedelta(milliseconds=50),
+              **({"webhook_url": server.webhook_url} if server else {}), **settings}
+    return channel("slack", settings=SlackSettings(**fields))
 
 
 def digest_rows(store: Store) -> list[dict[str, Any]]:

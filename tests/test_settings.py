@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.settings.channels import Secret, check_cron
+from alerts.config import (
+    EmailSettings,
+    FileSettings,
+    SlackSettings,
+    SmtpSettings,
+    StdoutSettings,
+)
+from monitor.settings import Secret, check_cron
 from monitor.settings.config import (
     Config,
     format_duration,
@@ -181,15 +188,14 @@ def test_valid_config_loads(tmp_path: Path) -> None:
     # Numeric weekdays become names: APScheduler 3 counts weekdays from Monday, cron from Sunday.
     assert email.schedule == "0 7 * * mon,tue,wed,thu,fri"
     assert email.backlog == timedelta(days=7)
-    smtp = email.options["smtp"]
-    assert smtp == {"host": "smtp.example.org", "port": 587, "username": "bot@example.org",
-                    "password": "hunter2", "security": "starttls",
-                    "timeout": timedelta(seconds=30), "ca_file": None}
-    assert email.options["from"] == "bot@example.org"
-    assert email.options["to"] == ("analysts@example.org",)
-    assert email.options["subject_prefix"] == "[Armswatch]"
+    assert email.settings == EmailSettings(
+        sender="bot@example.org",                  # no `from`: the login, as it is an address
+        to=("analysts@example.org",), subject_prefix="[Armswatch]",
+        smtp=SmtpSettings(host="smtp.example.org", port=587, username="bot@example.org",
+                          password="hunter2", security="starttls",
+                          timeout=timedelta(seconds=30), ca_file=None))
     # The password is a plain str to smtplib but never shows in a repr (logs, tracebacks).
-    assert isinstance(smtp["password"], Secret)
+    assert isinstance(email.settings.smtp.password, Secret)
     assert "hunter2" not in repr(email) and "hunter2" not in repr(config)
     assert config.warnings == ()
 
@@ -228,7 +234,7 @@ def test_defaults_when_sections_are_absent(tmp_path: Path) -> None:
     assert config.channels == ()
 
 
-def test_channel_types_fill_their_options(tmp_path: Path) -> None:
+def test_channel_types_build_their_settings(tmp_path: Path) -> None:
     channels = """
 [[channels]]
 name = "slack"
@@ -260,19 +266,20 @@ smtp = { host = "mail.example.org", security = "tls", timeout = "1m" }
 """
     config = load_config(write(tmp_path, SETTINGS + channels), {})
     slack, archive, console, mail = config.channels
-    assert slack.options == {"webhook_url": "https://hooks.slack.com/services/T0/B0/XYZ",
-                             "username": "Armswatch", "channel": None}
+    assert slack.settings == SlackSettings(
+        webhook_url="https://hooks.slack.com/services/T0/B0/XYZ", username="Armswatch")
     assert "XYZ" not in repr(slack)
     assert slack.items == ("Mission Firewall",)   # the canonical spelling from the watch list
     assert slack.kinds == ("program",) and slack.immediate
     assert slack.schedule == "0 7 * * *" and slack.timezone == "UTC"
-    assert archive.options == {"path": Path("out/digests"), "formats": ("html", "markdown")}
+    assert archive.settings == FileSettings(path=Path("out/digests"),
+                                            formats=("html", "markdown"))
     assert archive.backlog == timedelta(days=2) and archive.send_empty
-    assert console.options == {}
-    assert mail.options["from"] == "Armswatch <alerts@example.org>"
-    assert mail.options["smtp"]["port"] == 465
-    assert mail.options["smtp"]["timeout"] == timedelta(minutes=1)
-    assert mail.options["smtp"]["username"] is None and mail.options["subject_prefix"] == "[AW]"
+    assert console.settings == StdoutSettings()
+    assert mail.settings == EmailSettings(
+        sender="Armswatch <alerts@example.org>", to=("a@example.org", "b@example.org"),
+        subject_prefix="[AW]", smtp=SmtpSettings(host="mail.example.org", port=465,
+                                                 security="tls", timeout=timedelta(minutes=1)))
 
 
 def test_summarise(tmp_path: Path) -> None:
@@ -418,7 +425,8 @@ CHANNEL = '[[channels]]\nname = "c"\n'
      "webhook)"),
     ('type = "file"', "armswatch.toml: channels[1].path: required key is missing"),
     ('type = "file"\npath = "out"\nformats = ["pdf"]',
-     'armswatch.toml: channels[1].formats[1]: must be "html" or "markdown", not "pdf"'),
+     'armswatch.toml: channels[1].formats[1]: must be one of "html", "markdown", "text", '
+     'not "pdf"'),
     ('type = "email"\nsmtp = { host = "h" }',
      "armswatch.toml: channels[1].to: required key is missing (a list of addresses)"),
     ('type = "email"\nto = []\nsmtp = { host = "h" }',
@@ -582,7 +590,8 @@ def test_interpolation_fills_strings_everywhere(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, settings), environ)
     assert config.storage.path == Path("/srv/aw/armswatch.db")
     assert config.feeds[2].url == "https://atf.example.org:8443/rss.xml"
-    assert config.channels[0].options["path"] == Path("${NOT_A_VAR}/x")   # $${ is a literal ${
+    # $${ is a literal ${
+    assert config.channels[0].settings == FileSettings(path=Path("${NOT_A_VAR}/x"))
 
 
 def test_environment_values_are_not_interpolated_again(tmp_path: Path) -> None:
@@ -612,7 +621,8 @@ def test_skipped_channel_is_still_checked_for_mistakes(tmp_path: Path) -> None:
     assert settings_problem(tmp_path, extra) == [
         "armswatch.toml: channels[1].schedul: unknown key; did you mean schedule? allowed keys: "
         "name, type, schedule, timezone, items, kinds, immediate, send_empty, backlog, "
-        "webhook_url, username, channel"]
+        "webhook_url, username, channel, timeout, max_wait, retries, retry_delay, "
+        "min_interval"]
 
 
 def test_unset_variable_outside_a_channel_is_an_error(tmp_path: Path) -> None:
@@ -635,7 +645,8 @@ def test_smtp_port_from_the_environment(tmp_path: Path) -> None:
     extra = CHANNEL + 'type = "email"\nto = ["a@example.org"]\n' \
                       'smtp = { host = "h", port = "${SMTP_PORT}" }\n'
     config = load_config(write(tmp_path, SETTINGS + extra), {"SMTP_PORT": "2525"})
-    assert config.channels[0].options["smtp"]["port"] == 2525
+    assert isinstance(config.channels[0].settings, EmailSettings)
+    assert config.channels[0].settings.smtp.port == 2525
 
 
 def test_watchlist_is_not_interpolated(tmp_path: Path) -> None:
@@ -739,8 +750,8 @@ def test_shipped_config_loads(tmp_path: Path) -> None:
     assert config.storage.path == Path("data/armswatch.db")
     assert config.polling.interval == timedelta(minutes=15)
     # The one channel on by default is local: digests as files, nothing leaves the machine.
-    assert [(c.name, c.type, c.options["path"]) for c in config.channels] == [
-        ("local-digest", "file", Path("data/digests"))]
+    assert [(c.name, c.settings) for c in config.channels] == [
+        ("local-digest", FileSettings(path=Path("data/digests")))]
     assert len(config.feeds) >= 12
     languages = {feed.language for feed in config.feeds}
     assert {"en", "es"} <= languages
@@ -767,7 +778,7 @@ def test_shipped_channel_examples_load_when_uncommented(tmp_path: Path) -> None:
         ("local-digest", "file"), ("mailpit", "email"), ("team-email", "email"),
         ("slack", "slack"), ("weekly-archive", "file")]
     email = config.channels[2]
-    assert set(email.options) == {"from", "to", "subject_prefix", "smtp"}
-    assert set(email.options["smtp"]) == {"host", "port", "username", "password", "security",
-                                          "timeout", "ca_file"}
+    assert email.settings == EmailSettings(
+        sender="armswatch@example.org", to=("analysts@example.org",),
+        smtp=SmtpSettings(host="smtp.example.org", username="bot@example.org", password="pw"))
     assert config.warnings == ()

@@ -1,4 +1,4 @@
-"""The file channel: each digest written into a folder as HTML and Markdown (and text, if asked).
+"""The file channel: each digest written into a folder in the formats its settings name.
 
 File names derive from the digest's creation time, channel and id, so re-sending a pending digest
 overwrites the same files instead of adding copies. Writes go to a temporary file first and are
@@ -10,22 +10,24 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from alerts.channels.options import OptionReader
+from alerts.config import FILE_FORMATS, FileFormat, FileSettings
 from alerts.digest import Digest
 from alerts.render_html import render_html
 from alerts.render_text import render_markdown, render_text
 from storage.errors import DeliveryError
 
-FILE_OPTIONS = {"path", "formats"}
-RENDERERS: dict[str, tuple[str, Callable[[Digest], str]]] = {
+_RENDERERS: dict[str, tuple[str, Callable[[Digest], str]]] = {
     "html": (".html", render_html),
     "markdown": (".md", render_markdown),
     "text": (".txt", render_text),
 }
+# One entry per format the loader accepts; a format added there without a renderer fails here,
+# at import, not in the middle of a delivery.
+RENDERERS: dict[FileFormat, tuple[str, Callable[[Digest], str]]] = {
+    fmt: _RENDERERS[fmt] for fmt in FILE_FORMATS}
 
 
 def _slug(text: str) -> str:
@@ -49,27 +51,10 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 class FileChannel:
-    def __init__(self, name: str, folder: Path,
-                 formats: tuple[str, ...] = ("html", "markdown")) -> None:
+    def __init__(self, name: str, settings: FileSettings) -> None:
         self.name = name
-        self.folder = folder
-        self.formats = formats
-
-    @classmethod
-    def from_options(cls, name: str, options: Mapping[str, Any],
-                     problems: list[str]) -> FileChannel:
-        reader = OptionReader(name, options, problems=problems)
-        raw = options.get("path")
-        folder = str(raw) if isinstance(raw, os.PathLike) else (
-            reader.string("path", required=True) or ".")
-        if "\0" in folder:
-            reader.problem("path", "contains a NUL character")
-        formats = reader.strings("formats") or ("html", "markdown")
-        unknown = [f for f in formats if f not in RENDERERS]
-        if unknown:
-            reader.problem("formats", f"has unknown formats {', '.join(unknown)}; "
-                                      f"use {', '.join(RENDERERS)}")
-        return cls(name, Path(folder), tuple(f for f in formats if f in RENDERERS))
+        self.folder = settings.path
+        self.formats = settings.formats
 
     def paths(self, digest: Digest) -> list[Path]:
         stem = digest_stem(digest)
@@ -80,10 +65,9 @@ class FileChannel:
             self.folder.mkdir(parents=True, exist_ok=True)
             for path, fmt in zip(self.paths(digest), self.formats, strict=True):
                 write_atomically(path, RENDERERS[fmt][1](digest))
-        except (OSError, ValueError) as exc:
-            permanent = not isinstance(exc, OSError) or isinstance(
-                exc, PermissionError | NotADirectoryError | FileExistsError)
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        except OSError as exc:
+            permanent = isinstance(exc, PermissionError | NotADirectoryError | FileExistsError)
+            reason = exc.strerror or str(exc)
             raise DeliveryError(f"could not write the digest into {self.folder}: {reason}",
                                 permanent=permanent) from None
         return None

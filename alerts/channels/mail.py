@@ -6,94 +6,25 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
-from pathlib import Path
-from typing import Any
 
 from alerts import wording
-from alerts.channels.options import OptionReader
 from alerts.channels.smtp_errors import explain
+from alerts.config import EmailSettings
 from alerts.digest import Digest
 from alerts.render_html import render_html
 from alerts.render_text import render_text
 from storage.errors import DeliveryError
 
-SECURITY = ("starttls", "tls", "none")
-DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
-EMAIL_OPTIONS = {"from", "to", "subject_prefix", "smtp"}
-SMTP_OPTIONS = {"host", "port", "username", "password", "security", "timeout", "ca_file"}
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: str = "starttls"
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)   # never in logs or reprs
-    timeout: float = 30.0
-    ca_file: Path | None = None
-
-    @property
-    def where(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-def _addresses(reader: OptionReader, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
-    found = tuple(addr for _name, addr in getaddresses(list(values)))
-    bad = [addr for addr in found if "@" not in addr or " " in addr]
-    if bad or (values and not found):
-        shown = ", ".join(bad) or values[0]
-        reader.problem(key, f"has an address that is not valid: {shown}")
-    return found
-
-
-def read_smtp(reader: OptionReader) -> SmtpSettings:
-    smtp = reader.table("smtp", required=True)
-    smtp.unknown(SMTP_OPTIONS)
-    security = smtp.choice("security", "starttls", SECURITY)
-    settings = SmtpSettings(
-        host=smtp.string("host", required=True) or "",
-        port=smtp.integer("port", DEFAULT_PORTS[security], low=1, high=65535) or 0,
-        security=security,
-        username=smtp.string("username"),
-        password=smtp.string("password"),
-        timeout=smtp.number("timeout", 30.0, minimum=1),
-        ca_file=Path(ca) if (ca := smtp.string("ca_file")) else None,
-    )
-    if (settings.username is None) != (settings.password is None):
-        smtp.problem("username", "and smtp.password must be given together")
-    if settings.username and security == "none" and settings.host not in _LOOPBACK:
-        smtp.problem("security", '= "none" would send the password unencrypted; '
-                                 'use "starttls" or "tls"')
-    if settings.ca_file is not None and not settings.ca_file.is_file():
-        smtp.problem("ca_file", f"names a file that does not exist: {settings.ca_file}")
-    return settings
-
 
 class EmailChannel:
-    def __init__(self, name: str, sender: str, recipients: tuple[str, ...], smtp: SmtpSettings,
-                 subject_prefix: str = "[Armswatch]") -> None:
+    def __init__(self, name: str, settings: EmailSettings) -> None:
         self.name = name
-        self.sender = sender
-        self.recipients = recipients
-        self.smtp = smtp
-        self.subject_prefix = subject_prefix
-
-    @classmethod
-    def from_options(cls, name: str, options: Mapping[str, Any],
-                     problems: list[str]) -> EmailChannel:
-        reader = OptionReader(name, options, problems=problems)
-        sender = reader.string("from", required=True) or ""
-        _addresses(reader, "from", (sender,) if sender else ())
-        recipients = reader.strings("to", required=True)
-        _addresses(reader, "to", recipients)
-        return cls(name, sender, recipients, read_smtp(reader),
-                   reader.string("subject_prefix", "[Armswatch]") or "")
+        self.sender = settings.sender
+        self.recipients = settings.to
+        self.smtp = settings.smtp
+        self.subject_prefix = settings.subject_prefix
 
     @property
     def domain(self) -> str:
@@ -117,11 +48,12 @@ class EmailChannel:
     def _open(self) -> smtplib.SMTP:
         s = self.smtp
         context = ssl.create_default_context(cafile=str(s.ca_file) if s.ca_file else None)
+        timeout = s.timeout.total_seconds()
         client: smtplib.SMTP
         if s.security == "tls":
-            client = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+            client = smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=context)
         else:
-            client = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            client = smtplib.SMTP(s.host, s.port, timeout=timeout)
         try:
             client.ehlo()
             if s.security == "starttls":
@@ -150,7 +82,7 @@ class EmailChannel:
         except DeliveryError:
             raise
         except (OSError, smtplib.SMTPException) as exc:
-            raise explain(exc, self.smtp.where, self.smtp.timeout) from None
+            raise explain(exc, self.smtp.where, self.smtp.timeout.total_seconds()) from None
         if refused:
             return "the SMTP server refused " + ", ".join(
                 f"{addr} ({code} {reply.decode(errors='replace')})"

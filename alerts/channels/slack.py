@@ -11,21 +11,15 @@ a digest that failed midway is re-sent from its first message.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable
 
 import httpx
 
-from alerts.channels.options import OptionReader
+from alerts.config import SlackSettings
 from alerts.digest import Digest
 from alerts.render_slack import Payload, render_slack
 from alerts.wording import clean
 from storage.errors import DeliveryError
-
-SLACK_OPTIONS = {"webhook_url", "username", "channel", "timeout", "max_wait", "min_interval",
-                 "retries", "retry_delay"}
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
 def _retry_after(response: httpx.Response) -> float:
@@ -36,40 +30,21 @@ def _retry_after(response: httpx.Response) -> float:
 
 
 class SlackChannel:
-    def __init__(self, name: str, webhook_url: str, *, timeout: float = 15.0,
-                 max_wait: float = 60.0, min_interval: float = 1.0, retries: int = 2,
-                 retry_delay: float = 2.0, username: str | None = None,
-                 channel: str | None = None,
+    def __init__(self, name: str, settings: SlackSettings,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.name = name
-        # Legacy webhooks honour these overrides; app webhooks ignore them.
-        self.overrides = {k: v for k, v in (("username", username), ("channel", channel)) if v}
-        self._url = webhook_url          # a secret: never logged, never in an error message
-        self.timeout = timeout
-        self.max_wait = max_wait
-        self.min_interval = min_interval
-        self.retries = retries
-        self.retry_delay = retry_delay
+        self.overrides = {k: v for k, v in (("username", settings.username),
+                                            ("channel", settings.channel)) if v}
+        self._url = settings.webhook_url   # a secret: never logged, never in an error message
+        self.timeout = settings.timeout.total_seconds()
+        self.max_wait = settings.max_wait.total_seconds()
+        self.min_interval = settings.min_interval.total_seconds()
+        self.retries = settings.retries
+        self.retry_delay = settings.retry_delay.total_seconds()
         self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"SlackChannel(name={self.name!r})"
-
-    @classmethod
-    def from_options(cls, name: str, options: Mapping[str, Any],
-                     problems: list[str]) -> SlackChannel:
-        reader = OptionReader(name, options, problems=problems)
-        url = reader.string("webhook_url", required=True) or ""
-        parts = urlsplit(url)
-        plain_ok = parts.scheme == "http" and parts.hostname in _LOOPBACK   # test emulators
-        if url and not ((parts.scheme == "https" and parts.hostname) or plain_ok):
-            reader.problem("webhook_url", "must be an https:// URL (Slack's incoming webhook)")
-        return cls(name, url, timeout=reader.number("timeout", 15.0, minimum=1),
-                   max_wait=reader.number("max_wait", 60.0),
-                   min_interval=reader.number("min_interval", 1.0),
-                   retries=reader.integer("retries", 2, low=0, high=10) or 0,
-                   retry_delay=reader.number("retry_delay", 2.0),
-                   username=reader.string("username"), channel=reader.string("channel"))
 
     def send(self, digest: Digest, *, message_id: str) -> str | None:
         payloads = render_slack(digest)
@@ -91,6 +66,9 @@ class SlackChannel:
             response = client.post(self._url, json=payload)
         except httpx.HTTPError as exc:
             return self._network_error(exc)
+        except httpx.InvalidURL:     # the URL is a secret: not repeated
+            return DeliveryError("httpx cannot use the webhook URL; check webhook_url",
+                                 permanent=True)
         return None if response.status_code == 200 else self._refusal(response)
 
     def _post(self, client: httpx.Client, payload: Payload, budget: list[float]) -> None:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TextIO
 
 from alerts.digest import Digest
 from alerts.render_text import render_text
@@ -15,11 +14,6 @@ class StdoutChannel:
     def __init__(self, name: str, stream: TextIO | None = None) -> None:
         self.name = name
         self._stream = stream       # None: sys.stdout at send time (so redirection works)
-
-    @classmethod
-    def from_options(cls, name: str, options: Mapping[str, Any],
-                     problems: list[str]) -> StdoutChannel:
-        return cls(name)
 
     def send(self, digest: Digest, *, message_id: str) -> str | None:
         stream = self._stream or sys.stdout

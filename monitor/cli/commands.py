@@ -303,9 +303,10 @@ def digest(ctx: Context, names: tuple[str, ...], dry_run: bool, preview: Path | 
         if dry_run and report.preview:
             click.echo(report.preview)
         click.echo(report.summary())
-    if preview is not None:
+    failed = any(r.failed for r in reports)   # each failure is on its channel's line above
+    if preview is not None and not failed:
         click.echo(f"HTML preview written to {preview}")
-    if any(r.failed for r in reports):
+    if failed:
         sys.exit(1)
 
 

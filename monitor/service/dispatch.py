@@ -43,6 +43,8 @@ def _deliver(store: Store, channels: Sequence[ChannelConfig], watch: Sequence[Wa
              now: datetime, dry_run: bool = False, preview_path: Path | None = None,
              only_articles: Collection[str] | None = None,
              retry_now: bool = False) -> list[DeliveryReport]:
+    # deliver_pending reports any failure of its channel (a refused send, a database error, a
+    # bug) in its DeliveryReport instead of raising, so every channel of the list gets its turn.
     return [deliver_pending(store, channel, now=now, watch_order=watch_order(watch),
                             dry_run=dry_run, preview_path=preview_path,
                             only_articles=only_articles, retry_now=retry_now)

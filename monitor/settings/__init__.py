@@ -3,7 +3,8 @@
 Every problem in either file is collected and raised at once as a ConfigError.
 """
 
-from monitor.settings.channels import Secret, check_cron
+from monitor.settings.channel_settings import Secret
+from monitor.settings.channels import check_cron
 from monitor.settings.config import (
     CONFIG_FILES,
     Config,

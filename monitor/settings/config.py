@@ -3,7 +3,7 @@
 ``load_config(directory)`` reads ``armswatch.toml`` and ``watchlist.toml`` and either returns a
 Config or raises ConfigError listing every problem in both files, each ``file: key.path: what is
 wrong`` (array positions count from 1). Reading helpers live in monitor.settings.tables, channel
-checks in monitor.settings.channels.
+checks in monitor.settings.channels (common keys) and .channel_settings (each type's keys).
 """
 
 from __future__ import annotations

@@ -234,7 +234,9 @@ class Table:
         value = self._get(key, bool, "true or false", False)
         return default if value is None else value
 
-    def duration(self, key: str, default: timedelta) -> timedelta:
+    def duration(self, key: str, default: timedelta, *, low: timedelta | None = None,
+                 high: timedelta | None = None) -> timedelta:
+        """A duration; without `low`, it must be longer than 0s."""
         value = self._get(key, str, 'a duration such as "15m"', False)
         if value is None or isinstance(value, Unresolved):
             return default
@@ -243,8 +245,13 @@ class Table:
         except ValueError as exc:
             self.problem(key, str(exc))
             return default
-        if not span:
+        if low is None and not span:
             self.problem(key, "must be longer than 0s")
+            return default
+        if (low is not None and span < low) or (high is not None and span > high):
+            bounds = f"from {format_duration(low)}" if low is not None else "up"
+            bounds += f" to {format_duration(high)}" if high is not None else ""
+            self.problem(key, f"must be {bounds}, not {quote(value)}")
             return default
         return span
 
