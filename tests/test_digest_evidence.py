@@ -7,13 +7,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from slackserver import SlackServer, slack_problem
-from test_digest_support import NOW, SHIPPED_ORDER, channel, matched, open_store, seed
+from test_digest_support import (
+    NOW,
+    SHIPPED_ORDER,
+    channel,
+    file_channel,
+    matched,
+    open_store,
+    seed,
+    slack_channel,
+)
 
+from alerts.config import ChannelConfig
 from alerts.delivery import deliver_pending
 from alerts.digest import DigestContext, build_digest
 from alerts.render_slack import render_slack
@@ -58,9 +69,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
         yield opened
 
 
-def deliver(store: Store, kind: str, **options: object) -> None:
-    report = deliver_pending(store, channel(kind, kind, timezone="America/Mexico_City", **options),
-                             now=NOW, watch_order=SHIPPED_ORDER)
+def deliver(store: Store, config: ChannelConfig) -> None:
+    config = replace(config, timezone="America/Mexico_City")
+    report = deliver_pending(store, config, now=NOW, watch_order=SHIPPED_ORDER)
     assert report.sent and report.hits == 4, report.summary()
 
 
@@ -74,7 +85,7 @@ def test_the_matcher_put_the_terms_where_the_digest_must_say_they_are() -> None:
 
 def test_text_names_each_terms_own_field_and_snippet(store: Store,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    deliver(store, "stdout")
+    deliver(store, channel("stdout"))
     lines = capsys.readouterr().out.splitlines()
     first = lines.index("* Solicitudes de rastreo a la ATF crecen 40% en Sonora")
     assert lines[first:first + 6] == [
@@ -111,7 +122,7 @@ def test_text_names_each_terms_own_field_and_snippet(store: Store,
 
 def test_file_channel_markdown_and_html_show_the_same_evidence(store: Store,
                                                                tmp_path: Path) -> None:
-    deliver(store, "file", path=str(tmp_path / "digests"))
+    deliver(store, file_channel("file", tmp_path / "digests"))
     [html_file] = (tmp_path / "digests").glob("*.html")
     [md_file] = (tmp_path / "digests").glob("*.md")
     md = md_file.read_text(encoding="utf-8")
@@ -139,7 +150,7 @@ def test_file_channel_markdown_and_html_show_the_same_evidence(store: Store,
 
 def test_slack_blocks_quote_each_fields_snippet(store: Store) -> None:
     with SlackServer() as slack:
-        deliver(store, "slack", webhook_url=slack.webhook_url, min_interval=0)
+        deliver(store, slack_channel(slack))
         [payload] = slack.accepted
     assert payload["text"] == ("Armswatch digest with 4 new hits: Mission Firewall 1, eTrace 3"
                                " (16-23 Nov 2025)")   # a new channel's 7-day backlog
