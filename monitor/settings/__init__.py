@@ -1,6 +1,7 @@
 """Settings: both TOML files read and validated into typed, frozen settings (channels included).
 
-Every problem in either file is collected and raised at once as a ConfigError.
+Every problem in either file is collected and raised at once as a ConfigError; the read-only
+commands take the sound parts instead (``read_for_queries``).
 """
 
 from monitor.settings.channels import Secret, check_cron
@@ -16,7 +17,9 @@ from monitor.settings.config import (
     parse_duration,
     summarise,
 )
+from monitor.settings.readonly import ReadOnlySettings, read_for_queries
+from monitor.settings.tables import MAX_DURATION
 
-__all__ = ["CONFIG_FILES", "Config", "FeedConfig", "PollingConfig", "Secret", "StorageConfig",
-           "WatchItem", "check_cron", "load_config", "load_watchlist", "parse_duration",
-           "summarise"]
+__all__ = ["CONFIG_FILES", "MAX_DURATION", "Config", "FeedConfig", "PollingConfig",
+           "ReadOnlySettings", "Secret", "StorageConfig", "WatchItem", "check_cron",
+           "load_config", "load_watchlist", "parse_duration", "read_for_queries", "summarise"]
