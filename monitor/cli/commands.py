@@ -114,9 +114,9 @@ def _progress(total: int) -> Iterator[Callable[[FeedOutcome], None]]:
         yield lambda outcome: None
         return
     label, feed_width = "Polling", 24
-    # What surrounds the bar: "Polling  [", "]  ", "12/19", "  " and the feed's name. One
-    # column is left free: a line that fills the terminal wraps on some of them.
-    clutter = len(label) + 3 + 2 + 2 * len(str(total)) + 1 + 2 + feed_width
+    # What click draws around the bar: "Polling  [", "]  ", "12/19", "  " and the feed's name.
+    # One column is left free: a line that fills the terminal wraps on some terminals.
+    clutter = len(f"{label}  []  {total}/{total}  ") + feed_width
     with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
                            show_percent=False, show_eta=False,
                            width=max(terminal_width() - 1 - clutter, 4),

@@ -98,8 +98,8 @@ def _nothing_found(store: Store, filtered: bool) -> str:
         return "Nothing has been polled yet: run `armswatch poll`."
     stored = store.hits.count()
     if filtered:
-        return f"No hits match these filters ({stored} hits stored in all)."
-    return f"No hits yet: {articles} articles stored, none matches the watch list."
+        return f"No hits match these filters (hits stored in all: {stored})."
+    return f"No hits yet: none of the stored articles ({articles}) matches the watch list."
 
 
 @click.command()
