@@ -8,17 +8,21 @@ import json
 import os
 import pty
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
+from mailserver import free_port
 
 from monitor.cli.commands import cli
 from storage.store import Store
@@ -123,6 +127,35 @@ def test_a_broken_storage_section_needs_the_database_path_given(config: Path) ->
     assert [h["title"] for h in json.loads(given.stdout)] == [MERIDA.title]
     assert len(given.stderr.splitlines()) == 1
     assert "stroage: unknown key" in given.stderr
+
+
+def test_serve_browses_the_hits_despite_a_broken_watch_list(config: Path) -> None:
+    break_watchlist(config)
+    port = free_port()
+    exe = Path(sys.executable).with_name("armswatch")
+    served = subprocess.Popen([str(exe), "--config", str(config), "serve", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert served.poll() is None, served.communicate()
+            assert time.monotonic() < deadline, "serve did not answer in time"
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/armswatch/hits.json?_shape=array",
+                                   timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert MERIDA.title in {row["title"] for row in answer.json()}
+        served.send_signal(signal.SIGTERM)
+        _, stderr = served.communicate(timeout=20)
+    finally:
+        if served.poll() is None:
+            served.kill()
+            served.communicate()
+    assert served.returncode == 0
+    warnings = [line for line in stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1 and warnings[0].endswith(WATCHLIST_PROBLEM)
 
 
 # -- tracebacks become messages ----------------------------------------------------------------
