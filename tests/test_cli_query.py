@@ -328,8 +328,9 @@ def test_the_poll_progress_bar_never_fills_an_80_column_terminal(
         drawn += chunk
     os.close(terminal)
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn.decode("utf-8"))
-    frames = [frame for frame in re.split(r"[\r\n]", plain) if frame.strip()]
-    assert any(frame.startswith("Polling") and "3/3" in frame for frame in frames), frames
+    # Only the bar's frames: under load a parser worker may print to the same terminal.
+    frames = [frame for frame in re.split(r"[\r\n]", plain) if frame.startswith("Polling")]
+    assert any("3/3" in frame for frame in frames), plain
     assert max(len(frame) for frame in frames) < 80, frames
 
 
