@@ -55,8 +55,9 @@ class HitTable:
         """Hits, newest published first.
 
         ``item``: a canonical watch item name, any case. ``since``: published at or after.
-        ``search``: words to find in titles and summaries, accents optional; taken literally
-        (no FTS syntax). ``kinds``: only hits with a match of one of these kinds.
+        ``search``: what to find in titles and summaries, in the small language of
+        ``fts_query`` (raises SearchError when it is not one). ``kinds``: only hits with a match
+        of one of these kinds.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
@@ -68,6 +69,21 @@ class HitTable:
             found = self._matches_of([r["id"] for r in rows])
         return [Hit(article=article_from_row(r), matches=tuple(found.get(r["id"], ())))
                 for r in rows]
+
+    def item_names(self) -> list[str]:
+        """The watch items that have hits stored, by name."""
+        with self.store.translated():
+            cursor = self.store.db.execute("SELECT DISTINCT item FROM matches ORDER BY item")
+            return [row[0] for row in cursor]
+
+    def languages(self) -> list[str]:
+        """The language codes of stored hits."""
+        with self.store.translated():
+            cursor = self.store.db.execute(
+                "SELECT DISTINCT a.language FROM articles AS a WHERE a.language IS NOT NULL"
+                " AND EXISTS (SELECT 1 FROM matches AS m WHERE m.article_id = a.id)"
+                " ORDER BY a.language")
+            return [row[0] for row in cursor]
 
     def _driver(self, filters: HitFilters, limit: int) -> Driver:
         """Which rows to start from: the fewest candidates, or else the newest articles.
@@ -180,22 +196,74 @@ class HitFilters:
         return sql, params
 
 
-def fts_query(text: str) -> str | None:
-    """The user's words as an FTS5 query that cannot be a syntax error; None if there are none.
+class SearchError(ValueError):
+    """A search text that is not a query in the language of ``fts_query``; says why."""
 
-    Each word (or "quoted phrase") becomes a quoted phrase, all of them required. A hyphenated
-    word also finds its joined form: "e-Trace" finds "e-Trace", "e trace" and "eTrace".
+
+# A "quoted phrase" (maybe -excluded), or a run of anything else up to a space or a quote.
+_SEARCH_TOKEN = re.compile(r'(-?)"([^"]*)"|([^\s"]+)')
+_SEARCHABLE = re.compile(r"[^\W_]")   # a letter or digit: text the FTS tokenizer keeps
+
+
+def fts_query(text: str) -> str | None:
+    """The user's search as an FTS5 query that cannot be a syntax error; None for blank text.
+
+    The search language (README, `armswatch hits`):
+    - words are all required: ``armas Sonora``;
+    - ``"a quoted phrase"`` finds the words together, in that order;
+    - ``OR`` (capitals) between two words or phrases finds either: ``armas OR guns``;
+    - ``-word`` or ``NOT word`` leaves out articles that have it: ``firewall -antivirus``;
+    - accents are optional (the index ignores them), ``AND`` may be written but changes nothing,
+      and anything else is text: ``e-Trace`` also finds ``eTrace``, ``(``, ``*`` and ``:`` are
+      not operators.
+    Raises SearchError, with a message for the user, for what cannot be a search.
     """
     if text.count('"') % 2:
-        text += '"'
-    terms = []
-    for word in re.split(r'\s+|(".*?")', text):
-        if not word or word == '""':
+        raise SearchError('a quotation mark (") is not closed')
+    groups: list[list[str]] = []   # AND between groups, OR within one
+    excluded: list[str] = []
+    joining = excluding = False
+    for match in _SEARCH_TOKEN.finditer(text):
+        sign, phrase, word = match.groups()
+        if word in ("OR", "AND", "NOT"):
+            if word == "OR" and (joining or excluding or not groups):
+                raise SearchError("OR needs a word or phrase on each side: armas OR guns")
+            joining = joining or word == "OR"
+            excluding = excluding or word == "NOT"
             continue
-        inner = word[1:-1] if word.startswith('"') else word
-        phrase = '"' + inner.replace('"', '""') + '"'
-        if _HYPHENATED.match(inner):
-            terms.append(f'({phrase} OR "{inner.replace("-", "")}")')
+        if word is not None and word.startswith("-") and len(word) > 1:
+            sign, word = "-", word[1:]
+        term = _fts_term(word if word is not None else phrase)
+        if term is None:
+            continue
+        if sign or excluding:
+            if joining:
+                raise SearchError("OR cannot join a left-out word: write armas OR guns -airsoft")
+            excluded.append(term)
+        elif joining:
+            groups[-1].append(term)
         else:
-            terms.append(phrase)
-    return " AND ".join(terms) or None
+            groups.append([term])
+        joining = excluding = False
+    if joining or excluding:
+        raise SearchError(f"{'OR' if joining else 'NOT'} at the end needs a word after it")
+    if not groups:
+        if excluded:
+            raise SearchError("a search needs a word to find, not only words to leave out")
+        if text.strip():
+            raise SearchError("nothing to search for: a search needs letters or digits")
+        return None
+    query = " AND ".join(g[0] if len(g) == 1 else f"({' OR '.join(g)})" for g in groups)
+    return f"({query}) NOT ({' OR '.join(excluded)})" if excluded else query
+
+
+def _fts_term(text: str) -> str | None:
+    """A word or phrase as a quoted FTS5 phrase (so nothing in it is syntax); None when it has
+    nothing the index keeps. A hyphenated word also finds its joined form: "e-Trace" finds
+    "e-Trace", "e trace" and "eTrace"."""
+    if not _SEARCHABLE.search(text):
+        return None
+    phrase = '"' + text.replace('"', '""') + '"'
+    if _HYPHENATED.match(text):
+        return f'({phrase} OR "{text.replace("-", "")}")'
+    return phrase

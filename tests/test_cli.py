@@ -15,7 +15,8 @@ from configfiles import write_config
 from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
-from monitor.cli.commands import cli, parse_since
+from monitor.cli.commands import cli
+from monitor.cli.filters import parse_since
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,7 +127,7 @@ def test_bad_since_is_a_usage_error(config_dir: Path) -> None:
     run(config_dir, "poll")
     result = CliRunner().invoke(cli, ["--config", str(config_dir), "hits", "--since", "lately"])
     assert result.exit_code == 2
-    assert "neither a duration (7d, 12h) nor a date" in result.stderr
+    assert "neither a duration (12h, 7d, 2w) nor a date" in result.stderr
 
 
 def test_hits_without_a_database_says_what_to_do(config_dir: Path) -> None:

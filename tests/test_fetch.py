@@ -10,10 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from feedserver import FeedServer, deflate_bomb, encode_body, gzip_bomb
 
-from monitor.feeds.fetch import Fetcher, FetchRequest, FetchResult, parse_retry_after
+from monitor.feeds.fetch import (
+    Fetcher,
+    FetchRequest,
+    FetchResult,
+    network_error,
+    parse_retry_after,
+)
 from storage.errors import FetchError
 
 FEED = (
@@ -303,3 +310,23 @@ def test_a_fetcher_can_be_reopened_in_another_event_loop(feed_server: FeedServer
 
     first, second = asyncio.run(run()), asyncio.run(run())
     assert [r.body for r in first + second] == [FEED] * 6
+
+
+# -- errors that say nothing --------------------------------------------------------------------
+def wrapped(error: Exception, cause: Exception) -> Exception:
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize(("error", "message"), [
+    (httpx.ConnectError(""), "could not connect (connect error, no details given)"),
+    (httpx.ProxyError(""), "network error: proxy error, no details given"),
+    (wrapped(httpx.ConnectError(""), OSError(101, "Network is unreachable")),
+     "could not connect (Network is unreachable)"),
+    (httpx.ConnectError("All connection attempts failed"),
+     "could not connect (All connection attempts failed)"),
+])
+def test_an_empty_error_message_is_named_in_words(error: Exception, message: str) -> None:
+    # httpx raises these with an empty message when the OS gives no reason; no loopback server
+    # can be made to fail that way, so the wording is checked on the exceptions themselves.
+    assert str(network_error(error, httpx.URL("http://127.0.0.1/"), "timed out")) == message

@@ -282,7 +282,7 @@ def test_entities_are_neither_expanded_nor_read_from_disk_or_network(
 
 
 def table_rows(output: str) -> dict[str, dict[str, str]]:
-    """A tabulate table (header, dashes, rows) as {first cell: {header: cell}}."""
+    """A table of one line per row (header, dashes, rows) as {first cell: {header: cell}}."""
     header, dashes, *lines = output.splitlines()
     spans, start = [], 0
     for dash in dashes.split("  "):
@@ -299,7 +299,8 @@ def table_rows(output: str) -> dict[str, dict[str, str]]:
 
 def feeds_table(config: Path) -> dict[str, dict[str, str]]:
     """`armswatch feeds` as {feed: {column: cell}}, with the error column named "error"."""
-    result = CliRunner().invoke(cli, ["--config", str(config), "feeds"])
+    # Wide enough that nothing wraps: one line per feed.
+    result = CliRunner().invoke(cli, ["--config", str(config), "feeds"], env={"COLUMNS": "400"})
     assert result.exit_code == 0, result.output
     table = table_rows(result.output)
     for row in table.values():

@@ -28,6 +28,7 @@ from monitor.settings.config import (
     parse_size,
     summarise,
 )
+from monitor.settings.readonly import read_for_queries
 from storage.errors import ConfigError
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -125,6 +126,9 @@ def watch_problem(tmp_path: Path, extra: str) -> list[str]:
     ("1d", timedelta(days=1)),
     ("1h30m", timedelta(hours=1, minutes=30)),
     ("1d2h3m4s", timedelta(days=1, hours=2, minutes=3, seconds=4)),
+    ("1w", timedelta(weeks=1)),
+    ("2w3d", timedelta(days=17)),
+    ("36500d", timedelta(days=36500)),
     (" 2H ", timedelta(hours=2)),
     ("1h 30m", timedelta(hours=1, minutes=30)),
 ])
@@ -134,11 +138,19 @@ def test_parse_duration_accepts(text: str, expected: timedelta) -> None:
 
 @pytest.mark.parametrize("text", [
     "15 minutes", "", "15", "m", "1m1h", "1h1h", "-5m", "1.5h", "15mins", "h15", "2 weeks",
+    "1d1w",
 ])
 def test_parse_duration_rejects_with_clear_message(text: str) -> None:
     with pytest.raises(ValueError) as caught:
         parse_duration(text)
-    assert str(caught.value) == f'"{text}" is not a duration (use 30s, 15m, 2h)'
+    assert str(caught.value) == f'"{text}" is not a duration (use 30s, 15m, 2h, 1d, 1w)'
+
+
+@pytest.mark.parametrize("text", ["36501d", "99999999d", "99999999999999999999w"])
+def test_parse_duration_refuses_more_than_a_century(text: str) -> None:
+    with pytest.raises(ValueError) as caught:
+        parse_duration(text)
+    assert str(caught.value) == f'"{text}" is too long (at most 36500d, 100 years)'
 
 
 def test_format_duration_is_the_inverse() -> None:
@@ -305,7 +317,10 @@ ALLOWED_POLLING = ("interval, concurrency, per_host, timeout, parse_timeout, max
 
 @pytest.mark.parametrize(("extra", "expected"), [
     ('[[feeds]]\nname = "X"\nurl = "https://x.org/feed"\ninterval = "15 minutes"\n',
-     'armswatch.toml: feeds[4].interval: "15 minutes" is not a duration (use 30s, 15m, 2h)'),
+     'armswatch.toml: feeds[4].interval: "15 minutes" is not a duration '
+     "(use 30s, 15m, 2h, 1d, 1w)"),
+    ('[[feeds]]\nname = "X"\nurl = "https://x.org/feed"\ninterval = "99999999d"\n',
+     'armswatch.toml: feeds[4].interval: "99999999d" is too long (at most 36500d, 100 years)'),
     ('[[feeds]]\nname = "X"\nurl = "https://x.org/feed"\ninterval = 900\n',
      'armswatch.toml: feeds[4].interval: must be a duration such as "15m", not 900'),
     ('[[feeds]]\nname = "X"\nurl = "https://x.org/feed"\ninterval = "0s"\n',
@@ -314,6 +329,15 @@ ALLOWED_POLLING = ("interval, concurrency, per_host, timeout, parse_timeout, max
      'armswatch.toml: feeds[4].url: must be an http:// or https:// URL, not "ftp://x.org/feed"'),
     ('[[feeds]]\nname = "X"\nurl = "x.org/feed"\n',
      'armswatch.toml: feeds[4].url: must be an http:// or https:// URL, not "x.org/feed"'),
+    ('[[feeds]]\nname = "X"\nurl = "http://[::1/feed"\n',
+     'armswatch.toml: feeds[4].url: "http://[::1/feed" is not a valid URL: the [ ] around an '
+     "IPv6 address do not enclose a valid address"),
+    ('[[feeds]]\nname = "X"\nurl = "http://[zz]/feed"\n',
+     'armswatch.toml: feeds[4].url: "http://[zz]/feed" is not a valid URL: the [ ] around an '
+     "IPv6 address do not enclose a valid address"),
+    ('[[feeds]]\nname = "X"\nurl = "http://x.org:99999/feed"\n',
+     'armswatch.toml: feeds[4].url: "http://x.org:99999/feed" is not a valid URL: its port must '
+     "be a number from 0 to 65535"),
     ('[[feeds]]\nname = "X"\nurl = "https://x.org/a feed"\n',
      "armswatch.toml: feeds[4].url: contains a space; write it as %20 (or + in a query)"),
     ('[[feeds]]\nname = "X"\n',
@@ -359,7 +383,7 @@ def test_feed_problems(tmp_path: Path, extra: str, expected: str) -> None:
     ("max_body = 10", 'armswatch.toml: polling.max_body: must be at least 1KB: a number of '
                       'bytes or a size like "10MB", not 10'),
     ('timeout = "soon"', 'armswatch.toml: polling.timeout: "soon" is not a duration '
-                         "(use 30s, 15m, 2h)"),
+                         "(use 30s, 15m, 2h, 1d, 1w)"),
     ('max_interval = "5m"', "armswatch.toml: polling.max_interval: 5m is shorter than "
                             "polling.interval (15m)"),
     ('user_agent = ""', "armswatch.toml: polling.user_agent: must not be empty"),
@@ -414,7 +438,7 @@ CHANNEL = '[[channels]]\nname = "c"\n'
     ('type = "stdout"\nimmediate = "yes"',
      'armswatch.toml: channels[1].immediate: must be true or false, not "yes"'),
     ('type = "stdout"\nbacklog = "a week"',
-     'armswatch.toml: channels[1].backlog: "a week" is not a duration (use 30s, 15m, 2h)'),
+     'armswatch.toml: channels[1].backlog: "a week" is not a duration (use 30s, 15m, 2h, 1d, 1w)'),
     ('type = "stdout"\nto = ["a@example.org"]',
      "armswatch.toml: channels[1].to: unknown key; allowed keys: name, type, schedule, timezone, "
      "items, kinds, immediate, send_empty, backlog"),
@@ -553,7 +577,8 @@ def test_every_problem_in_both_files_at_once(tmp_path: Path) -> None:
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
 
     assert problems_of(tmp_path) == [
-        'armswatch.toml: polling.interval: "15 minutes" is not a duration (use 30s, 15m, 2h)',
+        'armswatch.toml: polling.interval: "15 minutes" is not a duration '
+        "(use 30s, 15m, 2h, 1d, 1w)",
         'armswatch.toml: polling.concurrency: must be an integer, not "5"',
         'armswatch.toml: feeds[4].url: must be an http:// or https:// URL, not "gopher://atf"',
         'armswatch.toml: feeds[4].name: "ATF" is already the name of feeds[3]',
@@ -782,3 +807,46 @@ def test_shipped_channel_examples_load_when_uncommented(tmp_path: Path) -> None:
         sender="armswatch@example.org", to=("analysts@example.org",),
         smtp=SmtpSettings(host="smtp.example.org", username="bot@example.org", password="pw"))
     assert config.warnings == ()
+
+
+# --- the tolerant read of the read-only commands (monitor.settings.readonly) ----------------------
+
+def test_read_for_queries_of_a_valid_config_has_everything(tmp_path: Path) -> None:
+    found = read_for_queries(write(tmp_path), {})
+    assert found.problems == () and found.warning() is None
+    assert found.storage_path == Path("data/test.db")
+    assert [f.name for f in found.feeds or ()] == ["Border Report", "InSight Crime", "ATF"]
+    assert found.interval == timedelta(hours=1)   # the longest feed interval
+    assert [w.name for w in found.watch or ()] == ["Mission Firewall", "eTrace", "Arms trafficking"]
+
+
+def test_read_for_queries_keeps_the_sound_parts_of_a_broken_config(tmp_path: Path) -> None:
+    typo = WATCHLIST.replace('kind = "topic"', 'kind = "topics"')
+    broken_watch = read_for_queries(write(tmp_path, watchlist=typo), {})
+    assert broken_watch.watch is None
+    assert broken_watch.storage_path == Path("data/test.db") and broken_watch.feeds
+    assert broken_watch.problems == ('watchlist.toml: watch[3].kind: must be "program" or '
+                                     '"topic", not "topics"',)
+    warning = broken_watch.warning()
+    assert warning is not None and "\n" not in warning
+    assert warning.endswith(broken_watch.problems[0])
+
+    bad_feed = read_for_queries(write(tmp_path, SETTINGS + '[[feeds]]\nname = "X"\nurl = "x"\n'),
+                                {})
+    assert bad_feed.storage_path == Path("data/test.db")
+    assert bad_feed.feeds is None and bad_feed.watch is not None
+    assert bad_feed.interval == timedelta(minutes=15)   # [polling] is sound
+
+    # A misspelt [storage] would leave the default path, which is not the one meant.
+    misspelt = read_for_queries(write(tmp_path, SETTINGS.replace("[storage]", "[stroage]")), {})
+    assert misspelt.storage_path is None and misspelt.feeds is None
+    assert misspelt.database(Path("given.db")) == Path("given.db")
+    with pytest.raises(ConfigError) as caught:
+        misspelt.database(None)
+    assert caught.value.problems[0].startswith("armswatch.toml: stroage: unknown key; did you mean")
+    assert caught.value.problems[-1] == ("(the database path is not known: fix the config, or "
+                                         "give it with --db or ARMSWATCH_DB)")
+
+    unparseable = read_for_queries(write(tmp_path, "[storage\n"), {})
+    assert unparseable.storage_path is None and unparseable.channels == ()
+    assert unparseable.watch is not None

@@ -13,7 +13,7 @@ import pytest
 from builders import NOW, article
 
 from storage.errors import StorageError
-from storage.hits import HitFilters, fts_query
+from storage.hits import HitFilters, SearchError, fts_query
 from storage.records import FeedState, Field, Match
 from storage.schema import pending_migrations
 from storage.sqlite_errors import describe
@@ -387,7 +387,7 @@ def test_hits_filters(hits_store: Store) -> None:
         query(limit=0)
 
 
-def test_search_ignores_accents_and_takes_text_literally(hits_store: Store) -> None:
+def test_search_ignores_accents_and_keeps_punctuation_safe(hits_store: Store) -> None:
     query = hits_store.hits.query
     assert ids(query(search="mision")) == ["id-1"]
     assert ids(query(search="MISIÓN cortafuegos")) == ["id-1"]
@@ -396,15 +396,60 @@ def test_search_ignores_accents_and_takes_text_literally(hits_store: Store) -> N
     assert ids(query(search="e-Trace")) == ["id-2", "id-3"]
     assert ids(query(search="eTrace")) == ["id-3"]
     assert ids(query(search='"tráfico de armas"')) == ["id-1"]
-    for odd in ['"', "NOT", "AND OR", "(firewall", "title:firewall", "-", "*", "a\"b"]:
+    for odd in ["(firewall", "title:firewall", "* routers", "firewall*", "a-", "x -", "^x",
+                "NEAR(a b)", "routers)"]:
         assert isinstance(query(search=odd), list)
     assert ids(query(search="firewall")) == []  # id-4 says it, but is not a hit
     assert ids(query(search="etrace", item="eTrace", language="en")) == ["id-3"]
 
 
+def test_search_or_phrases_and_exclusion(hits_store: Store) -> None:
+    query = hits_store.hits.query
+    assert ids(query(search="armas OR purchasers")) == ["id-1", "id-3"]
+    assert ids(query(search='"Rápido y Furioso" OR e-Trace')) == ["id-2", "id-3", "id-5"]
+    assert ids(query(search="e-Trace -straw")) == ["id-2"]
+    assert ids(query(search="e-Trace NOT straw")) == ["id-2"]
+    assert ids(query(search='e-Trace -"straw purchasers"')) == ["id-2"]
+    assert ids(query(search="e-Trace -straw -prosecutors")) == []
+    assert ids(query(search="armas OR purchasers charged")) == ["id-3"]   # OR binds its neighbours
+    assert ids(query(search="armas AND cortafuegos")) == ["id-1"]
+    assert ids(query(search="armas or purchasers")) == []   # lower-case "or" is a word
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('"Mission Firewall', 'a quotation mark (") is not closed'),
+    ('a"b', 'a quotation mark (") is not closed'),
+    ("OR guns", "OR needs a word or phrase on each side: armas OR guns"),
+    ("armas OR OR guns", "OR needs a word or phrase on each side: armas OR guns"),
+    ("armas OR", "OR at the end needs a word after it"),
+    ("armas NOT", "NOT at the end needs a word after it"),
+    ("armas OR -airsoft", "OR cannot join a left-out word: write armas OR guns -airsoft"),
+    ("-airsoft", "a search needs a word to find, not only words to leave out"),
+    ("NOT firewall", "a search needs a word to find, not only words to leave out"),
+    ("!!! -", "nothing to search for: a search needs letters or digits"),
+])
+def test_a_search_that_is_not_a_query_says_why(hits_store: Store, text: str,
+                                               message: str) -> None:
+    with pytest.raises(SearchError) as caught:
+        hits_store.hits.query(search=text)
+    assert str(caught.value) == message
+
+
+def test_item_names_and_languages_of_stored_hits(hits_store: Store) -> None:
+    assert hits_store.hits.item_names() == ["Arms trafficking", "Fast and Furious",
+                                            "Mission Firewall", "eTrace"]
+    assert hits_store.hits.languages() == ["en", "es"]
+
+
+def test_no_item_names_or_languages_without_hits(store: Store) -> None:
+    store.save_feed_result(feed(), [article(9, title="Nothing to see", language="fr")], {})
+    assert store.hits.item_names() == [] and store.hits.languages() == []
+
+
 def test_fts_query_quotes_every_word() -> None:
-    assert fts_query("e-Trace NOT firewall") == '("e-Trace" OR "eTrace") AND "NOT" AND "firewall"'
+    assert fts_query("e-Trace -firewall") == '(("e-Trace" OR "eTrace")) NOT ("firewall")'
     assert fts_query('say "Mission Firewall" now') == '"say" AND "Mission Firewall" AND "now"'
+    assert fts_query("a b OR c") == '"a" AND ("b" OR "c")'
     assert fts_query("  ") is None
 
 

@@ -1,95 +1,32 @@
 """The `armswatch` command line: a thin click layer over monitor, storage and alerts.
 
-Only this module turns our exceptions into messages and exit codes (design §3, §8):
-0 success, 1 runtime failure, 2 usage or config error.
+Only the CLI turns our exceptions into messages and exit codes (design §3, §8): 0 success,
+1 runtime failure, 2 usage or config error. The read-only commands (hits, feeds, status) live in
+monitor.cli.query, what commands share in monitor.cli.context.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from alerts.config import ChannelConfig
+from monitor.cli.columns import terminal_width, wrap_lines
+from monitor.cli.context import Context, pass_context
 from monitor.cli.init import init
-from monitor.cli.output import HIT_FORMATS, format_feeds, format_hits
+from monitor.cli.output import format_hits
+from monitor.cli.query import feeds, hits, status
 from monitor.matching import WatchList
 from monitor.poll import FeedOutcome, PollReport
-from monitor.service import LOG_FORMATS, Monitor, assess, configure_logging, deliver
-from monitor.settings import (
-    Config,
-    ConfigLocation,
-    find_config_dir,
-    load_config,
-    parse_duration,
-    summarise,
-)
+from monitor.service import LOG_FORMATS, configure_logging, deliver
+from monitor.settings import Config, summarise
 from storage.errors import ArmswatchError, ConfigError
-from storage.records import FeedHealth
-from storage.store import Store
-
-
-class Context:
-    def __init__(self, config_dir: Path | None, db: Path | None,
-                 config_given_by: str = "--config") -> None:
-        self.given_config_dir = config_dir
-        self.config_given_by = config_given_by
-        self.db = db
-        self._location: ConfigLocation | None = None
-        self._config: Config | None = None
-
-    @property
-    def location(self) -> ConfigLocation:
-        """The config folder, looked up only when a command needs it (`demo`, `init` and
-        read-only commands given --db do not)."""
-        if self._location is None:
-            self._location = find_config_dir(self.given_config_dir, self.config_given_by)
-        return self._location
-
-    @property
-    def config(self) -> Config:
-        if self._config is None:
-            self._config = load_config(self.location.path.resolve())
-            for warning in self._config.warnings:
-                click.echo(f"warning: {warning}", err=True)
-        return self._config
-
-    @property
-    def db_path(self) -> Path:
-        return self.db or self.config.storage.path
-
-    def monitor(self) -> Monitor:
-        return Monitor(self.config, db_path=self.db_path)
-
-    def existing_db(self) -> Path:
-        path = self.db_path
-        if not path.exists():
-            raise click.ClickException(
-                f"no database at {path} yet: run `armswatch poll` first (or pass --db)")
-        return path
-
-    def feed_health(self, store: Store) -> list[FeedHealth]:
-        """The configured feeds' health (a feed removed from the config keeps its row)."""
-        configured = {f.name for f in self.config.feeds}
-        return [h for h in store.feeds.health() if h.state.name in configured]
-
-    @contextmanager
-    def store(self) -> Iterator[Store]:
-        store = Store.open(self.existing_db())
-        try:
-            yield store
-        finally:
-            store.close()
-
-
-pass_context = click.make_pass_decorator(Context)
 
 
 def fail(message: str, code: int) -> None:
@@ -127,14 +64,16 @@ def cli(ctx: click.Context, config_dir: Path | None, db: Path | None) -> None:
     ctx.obj = Context(config_dir, db, "ARMSWATCH_CONFIG" if from_env else "--config")
 
 
+for _command in (hits, feeds, status):
+    cli.add_command(_command)
+
+
 @cli.command()
 @pass_context
 def check(ctx: Context) -> None:
     """Validate the config files and summarise what they hold."""
     first, *rest = summarise(ctx.config)
-    click.echo(f"{first} ({ctx.location.found_by})")
-    for line in rest:
-        click.echo(line)
+    click.echo(wrap_lines([f"{first} ({ctx.location.found_by})", *rest], terminal_width()))
     click.echo("config OK")
 
 
@@ -167,88 +106,25 @@ def _progress(total: int) -> Iterator[Callable[[FeedOutcome], None]]:
     if total < 2 or not sys.stderr.isatty():
         yield lambda outcome: None
         return
-    with click.progressbar(length=total, label="Polling", file=sys.stderr,
-                           show_pos=True, item_show_func=lambda s: s) as bar:
+    label, feed_width = "Polling", 24
+    # What click draws around the bar: "Polling  [", "]  ", "12/19", "  " and the feed's name.
+    # One column is left free: a line that fills the terminal wraps on some terminals.
+    clutter = len(f"{label}  []  {total}/{total}  ") + feed_width
+    with click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True,
+                           show_percent=False, show_eta=False,
+                           width=max(terminal_width() - 1 - clutter, 4),
+                           item_show_func=lambda s: s) as bar:
         def advance(outcome: FeedOutcome) -> None:
-            bar.update(1, outcome.feed[:40])
+            name = outcome.feed
+            bar.update(1, name if len(name) <= feed_width else name[:feed_width - 1] + "…")
         yield advance
 
 
 def _print_report(report: PollReport) -> None:
+    # One line per failed feed, however long: it is what people grep a poll's log for.
     click.echo(report.summary())
     for failure in sorted(report.failures, key=lambda o: o.feed):
         click.echo(f"  failed: {failure.feed}: {failure.error}")
-
-
-@cli.command()
-@click.option("--item", help="Only hits of this watch item (canonical name, any case).")
-@click.option("--since", help="Only hits published since: a duration (7d, 12h) or a date "
-              "(2026-11-01).")
-@click.option("--search", help="Full-text search in titles and summaries (accents optional).")
-@click.option("--language", help="Only articles in this language (two letters: en, es).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(HIT_FORMATS), default="table", show_default=True)
-@pass_context
-def hits(ctx: Context, item: str | None, since: str | None, search: str | None,
-         language: str | None, limit: int, fmt: str) -> None:
-    """Query stored hits, newest first."""
-    since_time = parse_since(since) if since else None
-    with ctx.store() as store:
-        found = store.hits.query(item=item, since=since_time, search=search,
-                                 language=language.lower() if language else None, limit=limit)
-    click.echo(format_hits(found, fmt))
-
-
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """'7d' → that long ago; '2026-11-01' or a full ISO time → that moment (UTC when unzoned)."""
-    try:
-        return (now or datetime.now(UTC)) - parse_duration(text)
-    except ValueError:
-        pass
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither a duration (7d, 12h) nor a date (2026-11-01)",
-            param_hint="--since") from None
-    if len(text) <= 10:
-        moment = datetime.combine(date.fromisoformat(text), time())
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-@cli.command()
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-              show_default=True)
-@pass_context
-def feeds(ctx: Context, fmt: str) -> None:
-    """Feed health: last check, status, error, next check, articles."""
-    with ctx.store() as store:
-        health = ctx.feed_health(store)
-    click.echo(format_feeds(health, fmt))
-
-
-@cli.command()
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@pass_context
-def status(ctx: Context, fmt: str) -> None:
-    """Health: last poll, failing feeds, pending digests; exit 1 when polling has stalled."""
-    from storage.outbox import DigestOutbox
-
-    with ctx.store() as store:
-        feeds = ctx.feed_health(store)
-        outbox = DigestOutbox(store)
-        pending = [d for c in ctx.config.channels if (d := outbox.pending(c.name)) is not None]
-    # The longest feed interval: every feed has had its chance within three of them.
-    interval = max((f.interval for f in ctx.config.feeds), default=ctx.config.polling.interval)
-    health = assess(feeds, pending, now=datetime.now(UTC), interval=interval)
-    if fmt == "json":
-        click.echo(json.dumps(health.record(), indent=2))
-    else:
-        for line in health.lines():
-            click.echo(line)
-    if not health.healthy:
-        sys.exit(1)
 
 
 @cli.command()
@@ -262,7 +138,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
 
     # The path, not a Store: opening a Store runs migrations, which write, and the browser may
     # run on a read-only mount beside the service.
-    serve_browser(ctx.db_path, host=host, port=port)
+    serve_browser(ctx.read_only_db_path, host=host, port=port)
 
 
 @cli.group()
@@ -354,7 +230,7 @@ def demo(keep: bool) -> None:
     result = asyncio.run(run_demo(keep=keep))   # the bundled watch list: no config folder needed
     click.echo(result.report.summary())
     click.echo()
-    click.echo(format_hits(result.hits, "table"))
+    click.echo(format_hits(result.hits, "table", width=terminal_width()))
     if result.db_path is not None:
         click.echo(f"\nDemo database kept at {result.db_path}; try:\n"
                    f"  armswatch --db {result.db_path} hits --format json --limit 3")

@@ -1,7 +1,8 @@
 """How records are shown on the command line: tables for people, JSON/JSONL/CSV for programs.
 
 The JSON shape of a hit is a contract (design §8): id, url, title, feed, published, first_seen,
-language, programs, topics, matches [{item, kind, term, field, snippet}].
+language, programs, topics, matches [{item, kind, term, field, snippet}]. Tables fit the width
+they are given (monitor.cli.columns): prose wraps, secondary columns give way, nothing is cut.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from tabulate import tabulate
-
-from storage.records import FeedHealth, FeedState, Hit
+from monitor.cli.columns import Column, table
+from storage.records import FeedHealth, FeedState, Hit, Match
 
 HIT_FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -45,30 +46,47 @@ def hit_record(hit: Hit) -> dict[str, Any]:
     }
 
 
-def format_hits(hits: Sequence[Hit], fmt: str) -> str:
+def format_hits(hits: Sequence[Hit], fmt: str, *, width: int) -> str:
+    """`hits` in `fmt`; a table fits `width` columns (the other formats ignore it)."""
     if fmt == "json":
         return json.dumps([hit_record(h) for h in hits], ensure_ascii=False, indent=2)
     if fmt == "jsonl":
         return "\n".join(json.dumps(hit_record(h), ensure_ascii=False) for h in hits)
     if fmt == "csv":
         return _hits_csv(hits)
-    return _hits_table(hits)
+    return _hits_table(hits, width)
 
 
-def _hits_table(hits: Sequence[Hit]) -> str:
-    if not hits:
-        return "No hits."
-    rows = [
-        [
-            h.article.published.strftime("%Y-%m-%d %H:%M"),
-            _shorten(", ".join(h.programs + h.topics), 36),
-            h.article.language or "",
-            _shorten(h.article.title, 60),
-            _shorten(h.article.feed, 24),
-        ]
-        for h in hits
-    ]
-    return str(tabulate(rows, headers=["published (UTC)", "items", "lang", "title", "feed"]))
+# Least widths are where wrapping still reads well; the feed, then the language, give way first.
+HIT_COLUMNS = (Column("published (UTC)"), Column("lang", give_way=2),
+               Column("matched (term, field)", wrap_at=26), Column("title", wrap_at=28),
+               Column("feed", wrap_at=16, give_way=3))
+
+
+def _hits_table(hits: Sequence[Hit], width: int) -> str:
+    rows = [[f"{h.article.published:%Y-%m-%d %H:%M}", h.article.language or "",
+             _evidence(h.matches), h.article.title, h.article.feed] for h in hits]
+    # An item's name never wraps, so it can be found (and read) whole; its evidence may.
+    longest = max((len(m.item) for h in hits for m in h.matches), default=0)
+    matched = HIT_COLUMNS[2]
+    columns = list(HIT_COLUMNS)
+    columns[2] = replace(matched, wrap_at=max(longest, matched.wrap_at or 0))
+    return table(columns, rows, width)
+
+
+def _evidence(matches: Sequence[Match]) -> str:
+    """Every matched item (programs first, as stored), each with its terms and where they
+    were found: ``Mission Firewall`` then ``  "Misión Cortafuegos" (title, summary)``."""
+    terms: dict[str, dict[str, list[str]]] = {}
+    for match in matches:
+        fields = terms.setdefault(match.item, {}).setdefault(match.term, [])
+        if match.field not in fields:
+            fields.append(match.field)
+    lines = []
+    for item, found in terms.items():
+        lines.append(item)
+        lines += [f'  "{term}" ({", ".join(fields)})' for term, fields in found.items()]
+    return "\n".join(lines)
 
 
 def _hits_csv(hits: Sequence[Hit]) -> str:
@@ -104,7 +122,12 @@ def feed_record(health: FeedHealth) -> dict[str, Any]:
     }
 
 
-def format_feeds(feeds: Sequence[FeedHealth], fmt: str) -> str:
+FEED_COLUMNS = (Column("feed", wrap_at=16), Column("status"), Column("articles", right=True),
+                Column("last check (UTC)", give_way=2), Column("next check", give_way=3),
+                Column("last error", wrap_at=20))
+
+
+def format_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int) -> str:
     if fmt == "json":
         return json.dumps([feed_record(f) for f in feeds], ensure_ascii=False, indent=2)
     if not feeds:
@@ -112,23 +135,17 @@ def format_feeds(feeds: Sequence[FeedHealth], fmt: str) -> str:
     rows = []
     for f in feeds:
         s = f.state
-        failing = ""
+        error = s.error or ""
         if s.failing_since:
-            failing = f"{s.failing_since:%Y-%m-%d %H:%M} ({s.error_count}×)"
-        rows.append([
-            _shorten(s.name, 40), s.status,
-            f"{s.last_checked:%Y-%m-%d %H:%M}" if s.last_checked else "never",
-            _next_check(s), f.articles, failing, _shorten(s.error or "", 60),
-        ])
-    return str(tabulate(rows, headers=["feed", "status", "last check (UTC)", "next check",
-                                       "articles", "failing since", "last error"]))
+            times = "once" if s.error_count == 1 else f"{s.error_count} times in a row"
+            error += f" (failing since {s.failing_since:%Y-%m-%d %H:%M}, {times})"
+        rows.append([s.name, s.status, str(f.articles),
+                     f"{s.last_checked:%Y-%m-%d %H:%M}" if s.last_checked else "never",
+                     _next_check(s), error])
+    return table(FEED_COLUMNS, rows, width)
 
 
 def _next_check(state: FeedState) -> str:
     if state.status == "gone":
         return "never (gone)"   # polled again only with `armswatch poll --feed NAME`
     return f"{state.next_check:%Y-%m-%d %H:%M}" if state.next_check else "now"
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rstrip() + "…"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -180,7 +181,7 @@ class Fetcher:
             async with client.stream("GET", url, headers=_conditional_headers(request)) as response:
                 return await self._reply(response)
         except _NETWORK_ERRORS as exc:
-            raise _network_error(exc, url, self._timed_out()) from exc
+            raise network_error(exc, url, self._timed_out()) from exc
 
     async def _reply(self, response: httpx.Response) -> _Reply:
         status = response.status_code
@@ -324,7 +325,7 @@ def _status_error(status: int, headers: httpx.Headers) -> FetchError:
     return FetchError(message, status=status, retry_after=retry_after)
 
 
-def _network_error(exc: Exception, url: httpx.URL, timed_out: str) -> FetchError:
+def network_error(exc: Exception, url: httpx.URL, timed_out: str) -> FetchError:
     """Plain words for what went wrong, looking through httpx's chain of wrapped exceptions."""
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -350,10 +351,21 @@ def _network_error(exc: Exception, url: httpx.URL, timed_out: str) -> FetchError
     if isinstance(exc, httpx.RemoteProtocolError):
         return _protocol_error(str(exc))
     if isinstance(exc, httpx.ConnectError):
-        return FetchError(f"could not connect ({exc or 'no reason given'})")
+        return FetchError(f"could not connect ({_reason(exc)})")
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
         return FetchError("connection lost during the transfer")
-    return FetchError(f"network error: {exc or type(exc).__name__}")
+    return FetchError(f"network error: {_reason(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    """What the error, or one it wraps, says; when none says anything, its kind in words
+    (an empty message must never print as "()")."""
+    for cause in _causes(exc):
+        said = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        if said.strip():
+            return said.strip()
+    kind = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", type(exc).__name__).lower()
+    return f"{kind}, no details given"
 
 
 def _protocol_error(text: str) -> FetchError:

@@ -2,7 +2,9 @@
 
 The last successful poll is the newest successful check of any feed: when every feed fails (the
 network is down) or nothing polls (the service is stopped), it falls behind, and after three
-poll intervals the status turns unhealthy — the container healthcheck's signal.
+poll intervals the status turns unhealthy — the container healthcheck's signal. A config edit
+that a running service refuses is reported too, but it does not make the service unhealthy: the
+service goes on polling with its last good config.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Health:
     feeds: Sequence[FeedHealth]
     pending: Sequence[DigestRecord]
     reason: str
+    config_problems: Sequence[str] = ()   # an edit a running service does not apply
 
     @property
     def failing(self) -> list[FeedHealth]:
@@ -35,6 +38,10 @@ class Health:
         out = [f"{'healthy' if self.healthy else 'UNHEALTHY'}: {self.reason}",
                f"last poll: {_when(self.last_check)}",
                f"last successful poll: {_when(self.last_success)}"]
+        if self.config_problems:
+            out.append(f"config: {len(self.config_problems)} problem(s), not applied; a running "
+                       "service keeps its last good config (`armswatch check` shows them)")
+            out += [f"  {problem}" for problem in self.config_problems]
         counts: dict[str, int] = {}
         for feed in self.feeds:
             counts[feed.state.status] = counts.get(feed.state.status, 0) + 1
@@ -53,6 +60,7 @@ class Health:
         return {
             "healthy": self.healthy, "reason": self.reason,
             "last_check": _iso(self.last_check), "last_success": _iso(self.last_success),
+            "config_problems": list(self.config_problems),
             "failing_feeds": [{"name": f.state.name, "error": f.state.error,
                                "failing_since": _iso(f.state.failing_since)}
                               for f in self.failing],
@@ -62,7 +70,7 @@ class Health:
 
 
 def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now: datetime,
-           interval: timedelta) -> Health:
+           interval: timedelta, config_problems: Sequence[str] = ()) -> Health:
     checks = [f.state.last_checked for f in feeds if f.state.last_checked]
     successes = [f.state.last_success for f in feeds if f.state.last_success]
     last_check = max(checks, default=None)
@@ -76,7 +84,7 @@ def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now:
                   f"three poll intervals ({_ago(limit)})")
     else:
         healthy, reason = True, f"last successful poll {_ago(now - last_success)} ago"
-    return Health(healthy, last_check, last_success, feeds, pending, reason)
+    return Health(healthy, last_check, last_success, feeds, pending, reason, config_problems)
 
 
 def _ago(span: timedelta) -> str:

@@ -1,6 +1,7 @@
 """Settings: both TOML files read and validated into typed, frozen settings (channels included).
 
-Every problem in either file is collected and raised at once as a ConfigError.
+Every problem in either file is collected and raised at once as a ConfigError; the read-only
+commands take the sound parts instead (``read_for_queries``).
 """
 
 from monitor.settings.channel_settings import Secret
@@ -23,8 +24,11 @@ from monitor.settings.location import (
     default_watch_items,
     find_config_dir,
 )
+from monitor.settings.readonly import ReadOnlySettings, read_for_queries, unreadable_config
+from monitor.settings.tables import MAX_DURATION
 
-__all__ = ["CONFIG_FILES", "Config", "ConfigLocation", "FeedConfig", "PollingConfig", "Secret",
-           "StorageConfig", "WatchItem", "check_cron", "default_config_text",
-           "default_watch_items", "find_config_dir", "load_config", "load_watchlist",
-           "parse_duration", "summarise"]
+__all__ = ["CONFIG_FILES", "MAX_DURATION", "Config", "ConfigLocation", "FeedConfig",
+           "PollingConfig", "ReadOnlySettings", "Secret", "StorageConfig", "WatchItem",
+           "check_cron", "default_config_text", "default_watch_items", "find_config_dir",
+           "load_config", "load_watchlist", "parse_duration", "read_for_queries", "summarise",
+           "unreadable_config"]

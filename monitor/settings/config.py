@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 from alerts.config import ChannelConfig
@@ -24,7 +24,7 @@ from monitor.settings.tables import (
     Report,
     Table,
     Unresolved,
-    first_duplicates,
+    check_duplicates,
     format_duration,
     interpolate,
     parse_duration,
@@ -32,33 +32,20 @@ from monitor.settings.tables import (
     quote,
     read_toml,
 )
+from monitor.settings.watchitems import WatchItem, load_watchlist, read_watch_items
 from storage.errors import ConfigError
 
 __all__ = [
-    "CONFIG_FILES",
-    "ChannelConfig", "Config", "FeedConfig", "PollingConfig", "StorageConfig", "WatchItem",
+    "CONFIG_FILES", "TOP_KEYS",
+    "ChannelConfig", "Config", "ConfigReading", "FeedConfig", "PollingConfig", "StorageConfig",
+    "WatchItem",
     "format_duration", "load_config", "load_watchlist", "parse_duration", "parse_size",
-    "summarise",
+    "read_config_files", "summarise",
 ]
 
 CONFIG_FILE = "armswatch.toml"
 WATCHLIST_FILE = "watchlist.toml"
 CONFIG_FILES = (CONFIG_FILE, WATCHLIST_FILE)
-
-WatchKind = Literal["program", "topic"]
-
-
-@dataclass(frozen=True)
-class WatchItem:
-    """One entry of watchlist.toml."""
-
-    name: str                          # canonical name shown in digests and queries
-    kind: WatchKind
-    terms: tuple[str, ...] = ()        # always count
-    guarded: tuple[str, ...] = ()      # count only with a context term in the same article
-    context: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = ()      # an article with one of these is not matched to this item
-    priority: Literal["normal", "high"] = "normal"
 
 
 @dataclass(frozen=True)
@@ -103,35 +90,46 @@ STORAGE_KEYS = ("path",)
 POLLING_KEYS = ("interval", "concurrency", "per_host", "timeout", "parse_timeout", "max_body",
                 "max_redirects", "max_interval", "user_agent")
 FEED_KEYS = ("name", "url", "language", "interval")
-WATCH_KEYS = ("name", "kind", "terms", "guarded", "context", "exclude", "priority")
 DEFAULT_BACKLOG = timedelta(days=7)
 _LANGUAGE = re.compile(r"[a-z]{2}")
-_MATCHABLE = re.compile(r"[^\W_]")
 
 
 def load_config(directory: Path, environ: Mapping[str, str] | None = None) -> Config:
     """Both files of `directory`, checked; `environ` (default os.environ) fills ``${VAR}``."""
+    reading = read_config_files(directory, environ)
+    if reading.problems or reading.config is None:
+        raise ConfigError(list(reading.problems))
+    return replace(reading.config,
+                   warnings=tuple(reading.settings.warnings + reading.watchlist.warnings))
+
+
+@dataclass(frozen=True)
+class ConfigReading:
+    """Both files read as far as they go, problems included (monitor.settings.readonly uses
+    the sound parts)."""
+
+    config: Config | None                  # defaults where a value is wrong; None: unparseable
+    watch: tuple[WatchItem, ...] | None    # None: watchlist.toml could not be parsed
+    settings: Report                       # what is wrong in armswatch.toml
+    watchlist: Report                      # ... and in watchlist.toml
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return (*self.settings.problems, *self.watchlist.problems)
+
+
+def read_config_files(directory: Path,
+                      environ: Mapping[str, str] | None = None) -> ConfigReading:
+    """Read both files of `directory`, recording every problem instead of raising."""
     settings = Report(CONFIG_FILE)
-    watch_report = Report(WATCHLIST_FILE)
-    watch = _load_watch_items(directory / WATCHLIST_FILE, watch_report)
+    watchlist = Report(WATCHLIST_FILE)
+    watch = read_watch_items(directory / WATCHLIST_FILE, watchlist)
     document = read_toml(directory / CONFIG_FILE, settings)
     config = None
     if document is not None:
         config = _read_config(document, directory, watch,
                               os.environ if environ is None else environ, settings)
-    problems = settings.problems + watch_report.problems
-    if problems or config is None:
-        raise ConfigError(problems)
-    return replace(config, warnings=tuple(settings.warnings + watch_report.warnings))
-
-
-def load_watchlist(path: Path) -> tuple[WatchItem, ...]:
-    """The watch items of one watchlist file; raises ConfigError listing every problem."""
-    report = Report(path.name)
-    items = _load_watch_items(path, report)
-    if report.problems or items is None:
-        raise ConfigError(report.problems)
-    return items
+    return ConfigReading(config, watch, settings, watchlist)
 
 
 def summarise(config: Config) -> list[str]:
@@ -139,7 +137,7 @@ def summarise(config: Config) -> list[str]:
     polling = config.polling
     programs = sum(1 for item in config.watch if item.kind == "program")
     lines = [
-        f"config: {config.directory}",
+        f"config: {config.directory.resolve()}",
         f"database: {config.storage.path}",
         f"polling: every {format_duration(polling.interval)}, {polling.concurrency} feeds at "
         f"once ({polling.per_host} per host), timeout {format_duration(polling.timeout)}",
@@ -175,7 +173,7 @@ def _read_config(document: dict[str, object], directory: Path,
     feeds = _read_feeds(top, polling.interval)
     watch_names = None if watch is None else [item.name for item in watch]
     channels = [read_channel(t, watch_names, DEFAULT_BACKLOG) for t in top.tables("channels")]
-    _check_duplicates(top, "channels", "name", [(i, c.name.casefold())
+    check_duplicates(top, "channels", "name", [(i, c.name.casefold())
                                                  for i, c in enumerate(channels)])
     kept = tuple(c for i, c in enumerate(channels) if i not in skipped)
     return Config(directory=directory, storage=storage, polling=polling, feeds=feeds,
@@ -264,8 +262,8 @@ def _read_feeds(top: Table, default_interval: timedelta) -> tuple[FeedConfig, ..
         ))
     if not feeds and "feeds" not in top.data:
         top.report.warning(("feeds",), "no [[feeds]] defined: there is nothing to poll")
-    _check_duplicates(top, "feeds", "name", [(i, f.name.casefold()) for i, f in enumerate(feeds)])
-    _check_duplicates(top, "feeds", "url", [(i, _url_key(f.url)) for i, f in enumerate(feeds)])
+    check_duplicates(top, "feeds", "name", [(i, f.name.casefold()) for i, f in enumerate(feeds)])
+    check_duplicates(top, "feeds", "url", [(i, _url_key(f.url)) for i, f in enumerate(feeds)])
     return tuple(feeds)
 
 
@@ -273,15 +271,32 @@ def _feed_url(table: Table) -> str:
     url = table.text("url", required=True)
     if not url or isinstance(url, Unresolved):
         return url
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    problem = _url_problem(url)
+    if problem:
+        table.problem("url", problem)
+    return url
+
+
+def _url_problem(url: str) -> str | None:
+    """What keeps `url` from being fetched, in words; None when it is a usable feed URL."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it checks the port is a number in range
+    except ValueError as exc:
+        why = ("its port must be a number from 0 to 65535" if "Port" in str(exc)
+               else "the [ ] around an IPv6 address do not enclose a valid address")
+        return f"{quote(url)} is not a valid URL: {why}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        table.problem("url", f"must be an http:// or https:// URL, not {quote(url)}")
-    elif any(c.isspace() for c in url.strip()):
-        table.problem("url", "contains a space; write it as %20 (or + in a query)")
-    return url.strip()
+        return f"must be an http:// or https:// URL, not {quote(url)}"
+    if any(c.isspace() for c in url):
+        return "contains a space; write it as %20 (or + in a query)"
+    return None
 
 
 def _url_key(url: str) -> str:
+    if _url_problem(url):
+        return ""   # reported already; not compared for duplicates
     parts = urlsplit(url)
     return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
 
@@ -293,60 +308,3 @@ def _language(table: Table) -> str | None:
                       f"not {quote(code)}")
         return None
     return code.lower() if code else None
-
-
-def _check_duplicates(top: Table, array: str, key: str, keys: list[tuple[int, str]]) -> None:
-    raw = top.data.get(array)
-    for index, first in first_duplicates(k for k in keys if k[1]):
-        value = raw[index].get(key) if isinstance(raw, list) else None
-        top.report.problem((array, index, key), f"{quote(str(value))} is already the {key} of "
-                           f"{array}[{first + 1}]")
-
-
-def _load_watch_items(path: Path, report: Report) -> tuple[WatchItem, ...] | None:
-    """The items of a watch list file, or None when it could not be read or parsed."""
-    document = read_toml(path, report)
-    if document is None:
-        return None
-    top = Table(document, (), report)
-    top.check_keys(("watch",))
-    items = tuple(_read_watch_item(table) for table in top.tables("watch"))
-    if not items and "watch" not in document:
-        report.problem(("watch",), "no [[watch]] items: add at least one, or nothing can match")
-    _check_duplicates(top, "watch", "name", [(i, w.name.casefold()) for i, w in enumerate(items)])
-    return items
-
-
-def _read_watch_item(table: Table) -> WatchItem:
-    table.check_keys(WATCH_KEYS)
-    item = WatchItem(
-        name=table.text("name", required=True),
-        kind=cast(Literal["program", "topic"],
-                  table.choice("kind", ("program", "topic"), "topic", required=True)),
-        terms=_terms(table, "terms"),
-        guarded=_terms(table, "guarded"),
-        context=_terms(table, "context"),
-        exclude=_terms(table, "exclude"),
-        priority=cast(Literal["normal", "high"],
-                      table.choice("priority", ("normal", "high"), "normal")),
-    )
-    # Entries that were there but wrong are reported already; this is for none at all.
-    if not any(table.data.get(key) for key in ("terms", "guarded")):
-        table.problem(None, "needs at least one term in terms or guarded, or it can never match")
-    if item.guarded and not item.context:
-        table.problem("context", "required when guarded is set (a guarded term counts only "
-                      "when a context term is in the same article)")
-    if item.context and not item.guarded:
-        table.report.warning(table.at("context"), "has no effect without guarded terms")
-    return item
-
-
-def _terms(table: Table, key: str) -> tuple[str, ...]:
-    terms = table.strings(key)
-    raw = table.data.get(key)
-    for index, term in enumerate(raw if isinstance(raw, list) else []):
-        if isinstance(term, str) and term.strip() and not _MATCHABLE.search(term):
-            table.report.problem(table.at(key, index),
-                                 f"{quote(term)} has no letters or digits, so it can never match")
-    return tuple(t for t in terms if _MATCHABLE.search(t))
-

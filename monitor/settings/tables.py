@@ -21,8 +21,12 @@ KeyPath = tuple[Key, ...]
 T = TypeVar("T")
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-_DURATION = re.compile(r"(\d+)\s*([dhms])", re.ASCII)
-_DURATION_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+_DURATION = re.compile(r"(\d+)\s*([wdhms])", re.ASCII)
+_DURATION_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
+# Longer is a typo (and past what a datetime can hold): no interval or look-back needs a century.
+MAX_DURATION = timedelta(days=36500)
+# Weeks are read but never written: "14d" stays "14d" in messages, as people wrote it.
+_FORMAT_UNITS = ("d", "h", "m", "s")
 _SIZE = re.compile(r"(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?", re.ASCII)
 _SIZE_UNITS = {"b": 1, "kb": 1024, "kib": 1024, "mb": 1024**2, "mib": 1024**2,
                "gb": 1024**3, "gib": 1024**3}
@@ -32,22 +36,26 @@ _SYNTAX_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
 def parse_duration(text: str) -> timedelta:
-    """``"30s"``, ``"15m"``, ``"2h"``, ``"1d"`` or combinations in that order, e.g. ``"1h30m"``."""
+    """``"30s"``, ``"15m"``, ``"2h"``, ``"1d"``, ``"1w"`` or combinations in that order, e.g.
+    ``"1h30m"``."""
     cleaned = text.strip().lower()
     parts = _DURATION.findall(cleaned)
     units = [unit for _, unit in parts]
-    ordered = units == sorted(set(units), key="dhms".index)
+    ordered = units == sorted(set(units), key="wdhms".index)
     if not parts or not ordered or _DURATION.sub("", cleaned).strip():
-        raise ValueError(f"{quote(text)} is not a duration (use 30s, 15m, 2h)")
-    return timedelta(seconds=sum(int(n) * _DURATION_UNITS[u] for n, u in parts))
+        raise ValueError(f"{quote(text)} is not a duration (use 30s, 15m, 2h, 1d, 1w)")
+    seconds = sum(int(n) * _DURATION_UNITS[u] for n, u in parts)
+    if seconds > MAX_DURATION.total_seconds():
+        raise ValueError(f"{quote(text)} is too long (at most {MAX_DURATION.days}d, 100 years)")
+    return timedelta(seconds=seconds)
 
 
 def format_duration(span: timedelta) -> str:
     """The inverse of parse_duration: ``timedelta(minutes=90)`` -> ``"1h30m"``."""
     seconds = int(span.total_seconds())
     parts = []
-    for unit, size in _DURATION_UNITS.items():
-        count, seconds = divmod(seconds, size)
+    for unit in _FORMAT_UNITS:
+        count, seconds = divmod(seconds, _DURATION_UNITS[unit])
         if count:
             parts.append(f"{count}{unit}")
     return "".join(parts) or "0s"
@@ -104,6 +112,7 @@ class Report:
     def __init__(self, file: str) -> None:
         self.file = file
         self.problems: list[str] = []
+        self.problem_paths: list[KeyPath] = []   # where each problem is, () for the whole file
         self.warnings: list[str] = []
 
     def _line(self, path: KeyPath, message: str) -> str:
@@ -111,6 +120,7 @@ class Report:
 
     def problem(self, path: KeyPath, message: str) -> None:
         self.problems.append(self._line(path, message))
+        self.problem_paths.append(path)
 
     def warning(self, path: KeyPath, message: str) -> None:
         self.warnings.append(self._line(path, message))
@@ -306,3 +316,11 @@ def first_duplicates(keys: Iterable[tuple[int, str]]) -> Iterable[tuple[int, int
             yield index, first[key]
         else:
             first[key] = index
+
+
+def check_duplicates(top: Table, array: str, key: str, keys: list[tuple[int, str]]) -> None:
+    raw = top.data.get(array)
+    for index, first in first_duplicates(k for k in keys if k[1]):
+        value = raw[index].get(key) if isinstance(raw, list) else None
+        top.report.problem((array, index, key), f"{quote(str(value))} is already the {key} of "
+                           f"{array}[{first + 1}]")
