@@ -103,7 +103,7 @@ LINE_BREAK = "(a line break or similar); a mail header must be one line of text"
     ('type = "slack"\nwebhook_url = "https://hooks.slack.com/x"\nretry_delay = 2',
      f'{AT}.retry_delay: must be a duration such as "15m", not 2'),
     ('type = "slack"\nwebhook_url = "https://hooks.slack.com/x"\nmin_interval = "soon"',
-     f'{AT}.min_interval: "soon" is not a duration (use 30s, 15m, 2h)'),
+     f'{AT}.min_interval: "soon" is not a duration (use 30s, 15m, 2h, 1d, 1w)'),
     ('type = "file"\npath = "out\\u0000x"',
      f"{AT}.path: contains a NUL character, which no file name can hold"),
     ('type = "file"\npath = "out"\nformats = []',

@@ -338,4 +338,4 @@ def test_check_names_the_config_folder_once(config: Path) -> None:
     result = invoke(config, "check")
     assert result.exit_code == 0
     assert [line for line in result.stdout.splitlines() if line.startswith("config")] == [
-        f"config: {config.resolve()}", "config OK"]
+        f"config: {config.resolve()} (from --config)", "config OK"]

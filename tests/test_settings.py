@@ -441,7 +441,7 @@ CHANNEL = '[[channels]]\nname = "c"\n'
      'armswatch.toml: channels[1].backlog: "a week" is not a duration (use 30s, 15m, 2h, 1d, 1w)'),
     ('type = "stdout"\nto = ["a@example.org"]',
      "armswatch.toml: channels[1].to: unknown key; allowed keys: name, type, schedule, timezone, "
-     "items, kinds, immediate, send_empty, backlog"),
+     "items, kinds, immediate, send_empty, backlog, optional"),
     ('type = "slack"',
      "armswatch.toml: channels[1].webhook_url: required key is missing"),
     ('type = "slack"\nwebhook_url = "http://hooks.slack.com/services/SECRET"',
@@ -641,11 +641,24 @@ def test_channel_with_unset_variables_is_skipped_with_one_warning(tmp_path: Path
     assert len(config.warnings) == 1
 
 
+def test_an_optional_channel_with_unset_variables_is_off_without_a_warning(
+        tmp_path: Path) -> None:
+    settings = SETTINGS + SLACK + "optional = true\n"
+    config = load_config(write(tmp_path, settings), {})
+    assert (config.channels, config.warnings) == ((), ())
+    assert config.skipped == ('channel "slack" is off (optional): environment variable '
+                              "SLACK_WEBHOOK_URL is not set",)
+    config = load_config(tmp_path, {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/A"})
+    assert ([c.name for c in config.channels], config.skipped) == (["slack"], ())
+    assert settings_problem(tmp_path, SLACK + 'optional = "yes"\n') == [
+        'armswatch.toml: channels[1].optional: must be true or false, not "yes"']
+
+
 def test_skipped_channel_is_still_checked_for_mistakes(tmp_path: Path) -> None:
     extra = SLACK + 'schedul = "0 7 * * *"\n'
     assert settings_problem(tmp_path, extra) == [
         "armswatch.toml: channels[1].schedul: unknown key; did you mean schedule? allowed keys: "
-        "name, type, schedule, timezone, items, kinds, immediate, send_empty, backlog, "
+        "name, type, schedule, timezone, items, kinds, immediate, send_empty, backlog, optional, "
         "webhook_url, username, channel, timeout, max_wait, retries, retry_delay, "
         "min_interval"]
 

@@ -73,7 +73,9 @@ for _command in (hits, feeds, status):
 def check(ctx: Context) -> None:
     """Validate the config files and summarise what they hold."""
     first, *rest = summarise(ctx.config)
-    click.echo(wrap_lines([f"{first} ({ctx.location.found_by})", *rest], terminal_width()))
+    # The folder's line is not wrapped: a path broken over two lines cannot be copied.
+    click.echo(f"{first} ({ctx.location.found_by})")
+    click.echo(wrap_lines(rest, terminal_width()))
     click.echo("config OK")
 
 

@@ -18,7 +18,7 @@ from monitor.settings.tables import Table, Unresolved, quote
 
 CHANNEL_TYPES: tuple[ChannelType, ...] = ("email", "slack", "file", "stdout")
 COMMON_KEYS = ("name", "type", "schedule", "timezone", "items", "kinds", "immediate",
-               "send_empty", "backlog")
+               "send_empty", "backlog", "optional")
 _ALL_TYPE_KEYS = tuple(dict.fromkeys(key for keys in TYPE_KEYS.values() for key in keys))
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -90,6 +90,7 @@ def read_channel(table: Table, watch_names: Sequence[str] | None,
     known_type = table.data.get("type") in CHANNEL_TYPES
     # With no valid type, accept any channel key rather than report the wrong ones as unknown.
     table.check_keys(COMMON_KEYS + (TYPE_KEYS[kind] if known_type else _ALL_TYPE_KEYS))
+    table.boolean("optional", False)  # checked here; it acts before this, in load_config
     return ChannelConfig(
         name=table.text("name", required=True),
         settings=read_settings(kind, table) if known_type else StdoutSettings(),

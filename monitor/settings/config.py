@@ -83,6 +83,8 @@ class Config:
     channels: tuple[ChannelConfig, ...]   # enabled channels only
     watch: tuple[WatchItem, ...]
     warnings: tuple[str, ...] = ()        # e.g. a channel skipped because its ${VAR} is unset
+    # Channels marked `optional = true` left out, quietly, because a ${VAR} of theirs is unset.
+    skipped: tuple[str, ...] = ()
 
 
 TOP_KEYS = ("storage", "polling", "feeds", "channels")
@@ -153,6 +155,7 @@ def summarise(config: Config) -> list[str]:
         at_once = ", high priority at once" if channel.immediate else ""
         lines.append(f"  {channel.name}: {channel.type}, schedule {quote(channel.schedule)} "
                      f"({channel.timezone}){at_once}")
+    lines += [f"  {note}" for note in config.skipped]
     return lines
 
 
@@ -165,7 +168,7 @@ def _read_config(document: dict[str, object], directory: Path,
                  report: Report) -> Config:
     missing: list[tuple[KeyPath, str]] = []
     data = cast(dict[str, object], interpolate(document, (), environ, report, missing))
-    skipped = _channels_to_skip(data, missing, report)
+    skipped, quiet = _channels_to_skip(data, missing, report)
     top = Table(data, (), report)
     top.check_keys(TOP_KEYS)
     storage = _read_storage(top.table("storage"))
@@ -177,12 +180,17 @@ def _read_config(document: dict[str, object], directory: Path,
                                                  for i, c in enumerate(channels)])
     kept = tuple(c for i, c in enumerate(channels) if i not in skipped)
     return Config(directory=directory, storage=storage, polling=polling, feeds=feeds,
-                  channels=kept, watch=watch or ())
+                  channels=kept, watch=watch or (), skipped=tuple(quiet))
 
 
 def _channels_to_skip(data: dict[str, object], missing: list[tuple[KeyPath, str]],
-                      report: Report) -> set[int]:
-    """Channels using unset variables (each gets one warning); unset elsewhere is a problem."""
+                      report: Report) -> tuple[set[int], list[str]]:
+    """Channels using unset variables, and what `check` says of the optional ones among them.
+
+    Each gets one warning, unless it says `optional = true`: a channel meant for some
+    deployments only (the shipped "mailpit" one, turned on by docker-compose.yml) would
+    otherwise warn on every command everywhere else. Unset elsewhere is a problem.
+    """
     by_channel: dict[int, list[str]] = {}
     for path, name in missing:
         if path[:1] == ("channels",) and len(path) > 1 and isinstance(path[1], int):
@@ -192,15 +200,19 @@ def _channels_to_skip(data: dict[str, object], missing: list[tuple[KeyPath, str]
         else:
             report.problem(path, f"environment variable {name} is not set")
     channels = data.get("channels")
+    quiet = []
     for index, names in by_channel.items():
         table = channels[index] if isinstance(channels, list) else None
         label = table.get("name") if isinstance(table, dict) else None
         label = f" {quote(label)}" if isinstance(label, str) and label else ""
         several = len(names) > 1
-        report.warning(("channels", index), f"channel{label} skipped: environment variable"
-                       f"{'s' if several else ''} {', '.join(names)} "
-                       f"{'are' if several else 'is'} not set")
-    return set(by_channel)
+        unset = (f"environment variable{'s' if several else ''} {', '.join(names)} "
+                 f"{'are' if several else 'is'} not set")
+        if isinstance(table, dict) and table.get("optional") is True:
+            quiet.append(f"channel{label} is off (optional): {unset}")
+        else:
+            report.warning(("channels", index), f"channel{label} skipped: {unset}")
+    return set(by_channel), quiet
 
 
 def _read_storage(table: Table | None) -> StorageConfig:
