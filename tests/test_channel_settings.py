@@ -240,3 +240,14 @@ def test_loaded_slack_tuning_reaches_the_channel(tmp_path: Path) -> None:
         (report,) = deliver(store.path, config.channels, config.watch, now=NOW)
     assert report.error == "Slack is failing (HTTP 500 Internal Server Error: rollup_error)"
     assert [p.status for p in slack.posted] == [500]
+
+
+def test_an_empty_subject_prefix_means_none(tmp_path: Path) -> None:
+    """`subject_prefix = ""` is a choice, not a mistake: the subject then names the product."""
+    config = loaded(tmp_path, 'type = "email"\nsubject_prefix = ""\n' + TO + SMTP)
+    (channel,) = config.channels
+    assert isinstance(channel.settings, EmailSettings)
+    assert channel.settings.subject_prefix == ""
+    injected = 'type = "email"\nsubject_prefix = "[A]\\nBcc: x@example.org"\n' + TO + SMTP
+    assert problems(tmp_path / "other", injected) == [
+        f"{AT}.subject_prefix: contains the control character U+000A {LINE_BREAK}"]

@@ -83,7 +83,8 @@ def _email(table: Table) -> EmailSettings:
     sender = table.text("from")
     if sender:
         _check_header(table, ("from",), sender, address=True)
-    prefix = table.text("subject_prefix", "[Armswatch]")
+    # "" is a choice: no prefix (the subject then names the product itself).
+    prefix = table.text("subject_prefix", "[Armswatch]", allow_empty=True).strip()
     _check_header(table, ("subject_prefix",), prefix, address=False)
     return EmailSettings(sender=sender or _default_sender(smtp.username), to=recipients,
                          smtp=smtp, subject_prefix=prefix)

@@ -226,9 +226,10 @@ class Table:
         self.problem(key, f"must be {expected}, not {describe(value)}")
         return None
 
-    def text(self, key: str, default: str = "", *, required: bool = False) -> str:
+    def text(self, key: str, default: str = "", *, required: bool = False,
+             allow_empty: bool = False) -> str:
         value = self._get(key, str, "a string", required)
-        if value is not None and not value.strip():
+        if value is not None and not value.strip() and not allow_empty:
             self.problem(key, "must not be empty")
             return default
         return default if value is None else value
