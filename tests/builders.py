@@ -1,4 +1,5 @@
-"""Builders shared by the tests: records, settings, and an in-memory feed source.
+"""Builders shared by the tests: records, settings, feed documents, config folders, and an
+in-memory feed source.
 
 ``FakeFeeds`` stands in for the fetcher and the parser together, like reader's fake parser: a
 test says which articles a feed URL holds now, and the poll cycle (monitor.poll.Poller) runs on a
@@ -9,11 +10,15 @@ encodings, hostile servers) stays with the loopback server of tests/feedserver.p
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from monitor.feeds import FetchRequest, FetchResult, ParsedFeed
 from monitor.settings import (
@@ -133,3 +138,68 @@ class _FakeParser:
             raise ParseError(held.parse_error)
         articles = tuple(replace(a, feed=feed_name, first_seen=fetched_at) for a in held.articles)
         return ParsedFeed(title=feed_name, language=language, articles=articles, warning=None)
+
+
+# -- feed documents: each test states only the entries it needs ---------------------------------
+
+@dataclass(frozen=True)
+class Entry:
+    """One item of a feed written by ``rss`` or ``atom``."""
+
+    title: str
+    link: str
+    summary: str = ""
+    guid: str | None = None
+    published: datetime = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def rss(entries: list[Entry], *, title: str = "Test feed", language: str | None = "en") -> bytes:
+    items = []
+    for e in entries:
+        guid = f"<guid isPermaLink=\"false\">{escape(e.guid)}</guid>" if e.guid else ""
+        items.append(
+            f"<item><title>{escape(e.title)}</title><link>{escape(e.link)}</link>"
+            f"<description>{escape(e.summary)}</description>{guid}"
+            f"<pubDate>{format_datetime(e.published)}</pubDate></item>")
+    lang = f"<language>{language}</language>" if language else ""
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>https://example.org/</link>{lang}"
+        + "".join(items) + "</channel></rss>"
+    ).encode()
+
+
+def atom(entries: list[Entry], *, title: str = "Test Atom feed") -> bytes:
+    parts = []
+    for e in entries:
+        parts.append(
+            f"<entry><title>{escape(e.title)}</title><link href=\"{escape(e.link)}\"/>"
+            f"<id>{escape(e.guid or e.link)}</id><updated>{e.published.isoformat()}</updated>"
+            f"<summary>{escape(e.summary)}</summary></entry>")
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>{escape(title)}</title><id>urn:test</id><updated>2026-11-20T12:00:00Z</updated>"
+        + "".join(parts) + "</feed>"
+    ).encode()
+
+
+# -- a config folder on disk, for tests that run Armswatch as a user would -------------------------
+
+def toml_string(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a valid TOML basic string
+
+
+def write_config(folder: Path, db: Path, feeds: Mapping[str, str], polling: str = "",
+                 extra: str = "") -> Path:
+    """``folder`` with the shipped watchlist.toml and an armswatch.toml for ``feeds``.
+
+    ``polling`` is the body of [polling]; ``extra`` is appended (e.g. [[channels]] blocks).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "config" / "watchlist.toml", folder / "watchlist.toml")
+    blocks = "".join(f"\n[[feeds]]\nname = {toml_string(name)}\nurl = {toml_string(url)}\n"
+                     for name, url in feeds.items())
+    (folder / "armswatch.toml").write_text(
+        f"[storage]\npath = {toml_string(str(db))}\n\n[polling]\n{polling}\n{blocks}\n{extra}",
+        encoding="utf-8")
+    return folder

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from configfiles import write_config
+from builders import write_config
 
 from monitor.settings import load_config
 from monitor.settings.channel_settings import SMTP_KEYS, TYPE_KEYS

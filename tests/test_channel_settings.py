@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from builders import toml_string, write_config
 from click.testing import CliRunner, Result
-from configfiles import toml_string, write_config
 from slackserver import Answer, SlackServer
 from test_digest_support import NOW, article, match, open_store, seed
 

@@ -10,9 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from builders import Entry, rss, write_config
 from click.testing import CliRunner, Result
-from configfiles import write_config
-from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
 from monitor.cli.commands import cli

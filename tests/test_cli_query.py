@@ -18,9 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from builders import Entry, rss, write_config
 from click.testing import CliRunner, Result
-from configfiles import write_config
-from feedbuilder import Entry, rss
 from feedserver import FeedServer
 from mailserver import free_port
 

@@ -18,8 +18,7 @@ from typing import Any
 
 import psutil
 import pytest
-from configfiles import write_config
-from feedbuilder import Entry, rss
+from builders import Entry, rss, write_config
 from feedserver import FeedServer
 
 from monitor.poll.cycle import FeedOutcome

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import configfiles
+import builders
 import pytest
+from builders import Entry, rss
 from click.testing import CliRunner, Result
-from feedbuilder import Entry, rss
 from feedserver import FeedServer
 from mailserver import MailServer, free_port
 
@@ -26,7 +26,7 @@ ENTRIES = [
 
 
 def write_config(folder: Path, feed_url: str, smtp_port: int, *, immediate: bool = False) -> Path:
-    return configfiles.write_config(
+    return builders.write_config(
         folder, folder.parent / "armswatch.db", {"Loopback News": feed_url}, extra=f"""
 [[channels]]
 name = "team-email"
@@ -145,7 +145,8 @@ def test_bad_channel_settings_stop_digest_before_anything_is_recorded(tmp_path: 
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "armswatch.toml: channels[1].colour: unknown key; allowed keys: name, type, schedule, "
-        "timezone, items, kinds, immediate, send_empty, backlog, from, to, subject_prefix, smtp",
+        "timezone, items, kinds, immediate, send_empty, backlog, optional, from, to, "
+        "subject_prefix, smtp",
         'armswatch.toml: channels[1].to[1]: "analysts" is not an email address',
         'armswatch.toml: channels[1].smtp.security: must be one of "starttls", "tls", "none", '
         'not "ssl"',

@@ -25,10 +25,8 @@ from typing import Any
 
 import builders
 import pytest
-from builders import feed_config
+from builders import Entry, atom, feed_config, rss, write_config
 from click.testing import CliRunner
-from configfiles import write_config
-from feedbuilder import Entry, atom, rss
 from feedserver import FeedServer, gzip_bomb
 
 from monitor.cli.commands import cli

@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from builders import write_config
 from click.testing import CliRunner, Result
-from configfiles import write_config
 
 import monitor.settings.defaults
 from monitor.cli import cli

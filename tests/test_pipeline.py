@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from builders import ROOT, config_for, feed_config
-from feedbuilder import Entry, atom, rss
+from builders import ROOT, Entry, atom, config_for, feed_config, rss
 from feedserver import FeedServer
 
 from monitor.poll.cycle import PollReport

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from configfiles import write_config
-from feedbuilder import Entry, rss
+from builders import Entry, rss, write_config
 from feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,9 +7,8 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from builders import Entry, rss, write_config
 from click.testing import CliRunner
-from configfiles import write_config
-from feedbuilder import Entry, rss
 from feedserver import FeedServer
 
 from monitor.cli.commands import cli
