@@ -80,11 +80,13 @@ class FeedTable:
                                             s.next_check or now, s.name))
 
     def health(self) -> list[FeedHealth]:
-        """Every known feed with how many articles it brought in, and when the last one came."""
+        """Every known feed with how many articles it brought in, and when the last one came
+        (an article it shares with another feed counts for both)."""
         sql = """
             SELECT f.*,
-                   (SELECT count(*) FROM articles WHERE feed = f.name) AS article_count,
-                   (SELECT max(first_seen) FROM articles WHERE feed = f.name) AS last_article
+                   (SELECT count(*) FROM article_sources WHERE feed = f.name) AS article_count,
+                   (SELECT max(first_seen) FROM article_sources WHERE feed = f.name)
+                       AS last_article
             FROM feeds AS f ORDER BY f.name
         """
         with self.store.translated():

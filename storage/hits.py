@@ -67,8 +67,9 @@ class HitTable:
             sql, params = filters.sql(self._driver(filters, limit))
             rows = list(self.store.db.query(sql + " LIMIT ?", [*params, limit]))
             found = self._matches_of([r["id"] for r in rows])
-        return [Hit(article=article_from_row(r), matches=tuple(found.get(r["id"], ())))
-                for r in rows]
+            sources = self._sources_of([r["id"] for r in rows])
+        return [Hit(article=article_from_row(r), matches=tuple(found.get(r["id"], ())),
+                    sources=tuple(sources.get(r["id"], ()))) for r in rows]
 
     def item_names(self) -> list[str]:
         """The watch items that have hits stored, by name."""
@@ -114,15 +115,29 @@ class HitTable:
         with self.store.translated():
             rows = list(self.store.db.query("SELECT * FROM articles WHERE id = ?", [article_id]))
             found = self._matches_of([article_id])
+            sources = self._sources_of([article_id])
         if not rows or article_id not in found:
             return None
-        return Hit(article=article_from_row(rows[0]), matches=tuple(found[article_id]))
+        return Hit(article=article_from_row(rows[0]), matches=tuple(found[article_id]),
+                   sources=tuple(sources.get(article_id, ())))
 
     def count(self) -> int:
         """How many articles have at least one match."""
         with self.store.translated():
             cursor = self.store.db.execute("SELECT count(DISTINCT article_id) FROM matches")
             return int(cursor.fetchone()[0])
+
+    def _sources_of(self, article_ids: Sequence[str]) -> dict[str, list[str]]:
+        """The feeds that carried each article, the first one first."""
+        found: dict[str, list[str]] = {}
+        for start in range(0, len(article_ids), _CHUNK):
+            chunk = list(article_ids[start:start + _CHUNK])
+            for article_id, feed in self.store.db.execute(
+                    "SELECT article_id, feed FROM article_sources"
+                    f" WHERE article_id IN ({', '.join('?' * len(chunk))})"
+                    " ORDER BY article_id, first_seen, feed", chunk):
+                found.setdefault(article_id, []).append(feed)
+        return found
 
     def _matches_of(self, article_ids: Sequence[str]) -> dict[str, list[Match]]:
         found: dict[str, list[Match]] = {}

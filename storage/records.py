@@ -16,7 +16,7 @@ class Article:
     """One feed entry, cleaned: plain text, UTC times, canonical URL, stable id."""
 
     id: str                      # stable: from guid or canonical URL (monitor.feeds.urls)
-    feed: str                    # name of the feed it was first seen in
+    feed: str                    # the feed it came from (stored: the first of its sources)
     guid: str | None
     url: str | None              # the link as the feed gave it
     canonical_url: str | None    # tracking parameters removed, host lower-cased
@@ -57,6 +57,7 @@ class FeedState:
     last_checked: datetime | None = None
     last_success: datetime | None = None
     next_check: datetime | None = None   # None: due now
+    warning: str | None = None           # what was wrong with the last body that was read
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class Hit:
 
     article: Article
     matches: tuple[Match, ...] = field(default_factory=tuple)
+    sources: tuple[str, ...] = ()        # the feeds that carried it, the first one first
 
     @property
     def programs(self) -> list[str]:
@@ -80,7 +82,7 @@ class FeedHealth:
     """A feed's state with what it has brought in, for ``armswatch feeds``."""
 
     state: FeedState
-    articles: int = 0                    # articles stored that were first seen in this feed
+    articles: int = 0                    # articles this feed brought in (linked ones included)
     last_article: datetime | None = None  # when the newest of them was first seen
 
 
@@ -90,3 +92,5 @@ class SaveResult:
 
     new_articles: list[str] = field(default_factory=list)  # ids actually inserted, in feed order
     new_hits: int = 0                                        # inserted articles that have matches
+    # Stored articles that an item of this feed was linked to (same canonical URL, same text).
+    linked: list[str] = field(default_factory=list)

@@ -15,7 +15,8 @@ ARTICLE_COLUMNS = ("id", "feed", "guid", "url", "canonical_url", "title", "summa
                    "published", "first_seen", "language", "author")
 FEED_COLUMNS = ("name", "url", "etag", "last_modified", "body_hash", "status", "http_status",
                 "error", "error_count", "failing_since", "last_checked", "last_success",
-                "next_check")
+                "next_check", "warning")
+SOURCE_COLUMNS = ("article_id", "feed", "guid", "url", "canonical_url", "first_seen")
 MATCH_COLUMNS = ("article_id", "item", "kind", "term", "field", "snippet")
 
 
@@ -50,6 +51,12 @@ def article_row(article: Article) -> tuple[Any, ...]:
             time_text(article.first_seen), article.language, article.author)
 
 
+def source_row(article_id: str, article: Article) -> tuple[Any, ...]:
+    """Values in SOURCE_COLUMNS order: ``article`` as one feed gave it, stored as ``article_id``."""
+    return (article_id, article.feed, article.guid, article.url, article.canonical_url,
+            time_text(article.first_seen))
+
+
 def article_from_row(row: dict[str, Any]) -> Article:
     return Article(
         id=row["id"], feed=row["feed"], guid=row["guid"], url=row["url"],
@@ -79,6 +86,7 @@ def feed_row(state: FeedState) -> dict[str, Any]:
         "last_checked": optional_time_text(state.last_checked),
         "last_success": optional_time_text(state.last_success),
         "next_check": optional_time_text(state.next_check),
+        "warning": state.warning,
     }
 
 
@@ -90,4 +98,5 @@ def feed_from_row(row: dict[str, Any]) -> FeedState:
         failing_since=parse_time(row["failing_since"]),
         last_checked=parse_time(row["last_checked"]),
         last_success=parse_time(row["last_success"]),
-        next_check=parse_time(row["next_check"]))
+        next_check=parse_time(row["next_check"]),
+        warning=row["warning"])

@@ -141,6 +141,63 @@ def add_browsing_columns_to_hits(db: Database) -> None:
     db.create_view("hits", _HITS_VIEW_FOR_BROWSING)
 
 
+# 0003: identity per feed (issue 10). A guid is unique only within the feed that gives it, and
+# the same canonical URL in another feed no longer drops that feed's item: each item a feed
+# brought in is a row of ``article_sources``, pointing at the article it was stored as. An item
+# of a second feed joins an article only when it says the same thing (storage/articles.py);
+# otherwise it is an article of its own. Existing articles become their feed's first source,
+# so nothing stored is lost and every feed still knows what it brought in.
+_ARTICLE_SOURCES = """CREATE TABLE article_sources (
+    article_id TEXT NOT NULL REFERENCES articles(id),
+    feed TEXT NOT NULL,
+    guid TEXT,
+    url TEXT,
+    canonical_url TEXT,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (article_id, feed)
+)"""
+
+_SOURCE_INDEXES = [
+    # Within one feed, the same guid or the same canonical URL is the same item.
+    "CREATE UNIQUE INDEX article_sources_guid ON article_sources(feed, guid)"
+    " WHERE guid IS NOT NULL",
+    "CREATE UNIQUE INDEX article_sources_canonical_url ON article_sources(feed, canonical_url)"
+    " WHERE canonical_url IS NOT NULL",
+    # Covers the per-feed count and newest first_seen of ``feeds`` health.
+    "CREATE INDEX article_sources_feed ON article_sources(feed, first_seen)",
+    # Articles of other feeds with the same canonical URL: candidates for a link.
+    "CREATE INDEX articles_by_canonical_url ON articles(canonical_url)"
+    " WHERE canonical_url IS NOT NULL",
+]
+
+# The view of 0002 with one column more at the end: the feeds that carried the article.
+_HITS_VIEW_WITH_SOURCES = _HITS_VIEW_FOR_BROWSING.replace(
+    "       a.rowid AS article_rowid\n",
+    "       a.rowid AS article_rowid,\n"
+    "       (SELECT group_concat(feed, ', ') FROM (SELECT feed FROM article_sources"
+    "\n         WHERE article_id = a.id ORDER BY first_seen, feed)) AS sources\n")
+
+
+@MIGRATIONS(name="0003_identity_per_feed")
+def scope_identity_by_feed(db: Database) -> None:
+    db.execute(_ARTICLE_SOURCES)
+    db.execute("INSERT INTO article_sources (article_id, feed, guid, url, canonical_url,"
+               " first_seen) SELECT id, feed, guid, url, canonical_url, first_seen FROM articles")
+    db.execute("DROP INDEX articles_guid")
+    db.execute("DROP INDEX articles_canonical_url")
+    for statement in _SOURCE_INDEXES:
+        db.execute(statement)
+    db.execute("DROP VIEW hits")
+    db.create_view("hits", _HITS_VIEW_WITH_SOURCES)
+
+
+# 0004: what was wrong with a feed that was still read (entries left out over
+# ``[polling] max_entries``, overlong links dropped, XML read leniently), for ``feeds``.
+@MIGRATIONS(name="0004_feed_warning")
+def add_feed_warning(db: Database) -> None:
+    db.execute("ALTER TABLE feeds ADD COLUMN warning TEXT")
+
+
 def apply_migrations(db: Database) -> None:
     """Bring the schema up to date; a no-op when nothing is pending."""
     MIGRATIONS.apply(db)

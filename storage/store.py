@@ -105,15 +105,16 @@ class Store:
                          matches: Mapping[str, Sequence[Match]]) -> SaveResult:
         """Store one feed's new articles, their matches and its state in one transaction.
 
-        Articles already stored (same id, guid or canonical URL) are skipped, and so are their
-        matches: only articles actually inserted get matches. ``matches`` maps article id to
-        the evidence found in it.
+        Articles this feed brought in before (same id, guid or canonical URL) are skipped; one
+        with the same canonical URL and text as another feed's article is linked to it as a
+        second source. Only articles actually inserted get matches. ``matches`` maps article
+        id to the evidence found in it.
         """
         with self.transaction():
-            inserted = self.articles.insert_new(articles)
+            inserted, linked = self.articles.insert_new(articles)
             new_hits = self.hits.add_matches(inserted, matches)
             self.feeds.save(state)
-        return SaveResult(new_articles=inserted, new_hits=new_hits)
+        return SaveResult(new_articles=inserted, new_hits=new_hits, linked=linked)
 
 
 def _prepare(conn: sqlite3.Connection, path: Path) -> Database:

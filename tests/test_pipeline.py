@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from builders import ROOT, Entry, atom, config_for, feed_config, rss
+from builders import ROOT, Entry, atom, config_for, feed_config, rss, write_config
+from click.testing import CliRunner, Result
 from feedserver import FeedServer
 
+from monitor.cli.commands import cli
 from monitor.poll.cycle import PollReport
 from monitor.service.monitor import Monitor
 from monitor.settings.config import (
@@ -39,6 +42,10 @@ def poll(config: Config, names: Sequence[str] = (), every: bool = True) -> PollR
         async with Monitor(config) as monitor:
             return await monitor.poll(monitor.select_feeds(names, every=every))
     return asyncio.run(go())
+
+
+def invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args], env={"COLUMNS": "200"})
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -121,32 +128,64 @@ def test_identical_body_without_validators_is_not_parsed_again(
     assert [(o.status, o.new_articles) for o in second.outcomes] == [("unchanged", 0)]
 
 
-def test_same_article_in_two_feeds_is_stored_and_matched_once(
+DOJ_FIREWALL = Entry(
+    title="Justice Department charges 14 in Mission Firewall gun trafficking case",
+    link="https://www.justice.gov/opa/pr/mission-firewall-charges?utm_source=rss",
+    summary="Straw purchasers bought rifles in Arizona for a cartel in Sinaloa.", guid="1005")
+DOJ_ETRACE = Entry(
+    title="ATF eTrace data leads to southbound smuggling indictment",
+    link="https://www.justice.gov/opa/pr/etrace-indictment",
+    summary="Traced firearms were recovered in Sonora.", guid="1006")
+
+
+def test_a_feed_polled_first_cannot_hide_another_feeds_items(
         feed_server: FeedServer, tmp_path: Path) -> None:
-    # Same guid in one pair, same link (after removing utm_*) in the other.
-    same_guid = Entry(title="Mission Firewall reaches Tijuana", link="https://a.example/1",
-                      guid="shared-guid-42")
-    same_guid_elsewhere = Entry(title="Mission Firewall reaches Tijuana (wire copy)",
-                                link="https://b.example/wire/1", guid="shared-guid-42")
-    via_link = Entry(title="Straw purchasers charged in Arizona gun trafficking ring",
-                     link="https://c.example/straw?utm_campaign=x",
-                     summary="Prosecutors say the rifles were smuggled into Mexico.")
-    via_link_elsewhere = Entry(title="Straw purchasers charged in Arizona gun trafficking ring",
-                               link="https://c.example/straw?utm_source=google")
+    """Issue 10, item 2: a hostile feed polled first with guid 1005 and with a real DOJ URL."""
+    hostile = feed_server.route("/hostile.xml", rss([
+        Entry(title="Win a free phone", link="https://spam.example/win", guid="1005"),
+        Entry(title="Nothing to see here", link="https://www.justice.gov/opa/pr/etrace-indictment",
+              guid="spam-2")]))
+    doj = feed_server.route("/doj.xml", rss([DOJ_FIREWALL, DOJ_ETRACE]))
+    folder = write_config(tmp_path / "config", tmp_path / "armswatch.db",
+                          {"Hostile": hostile, "DOJ": doj})
+    assert invoke(folder, "poll", "--feed", "Hostile").exit_code == 0
+    polled = invoke(folder, "poll", "--feed", "DOJ")
+    assert polled.exit_code == 0
+    assert polled.output.startswith(
+        "1 feeds: 1 ok, 0 not modified, 0 failed; 2 new articles, 2 new hits")
+    hits = json.loads(invoke(folder, "hits", "--format", "json").output)
+    assert sorted((h["title"], h["feed"], h["sources"], h["programs"]) for h in hits) == [
+        (DOJ_ETRACE.title, "DOJ", ["DOJ"], ["eTrace"]),
+        (DOJ_FIREWALL.title, "DOJ", ["DOJ"], ["Mission Firewall"])]
+    # The hostile feed's own items are kept as they were: nothing of either feed was lost.
+    stored = rows(tmp_path / "armswatch.db", "select feed, guid, title from articles order by 1, 2")
+    assert stored == [("DOJ", "1005", DOJ_FIREWALL.title), ("DOJ", "1006", DOJ_ETRACE.title),
+                      ("Hostile", "1005", "Win a free phone"),
+                      ("Hostile", "spam-2", "Nothing to see here")]
+
+
+def test_one_story_in_two_feeds_is_one_hit_with_two_sources(
+        feed_server: FeedServer, tmp_path: Path) -> None:
+    # The same item (same link once utm_* is removed, same text) in two of a site's feeds.
+    syndicated = Entry(title="Straw purchasers charged in Arizona gun trafficking ring",
+                       link="https://c.example/straw?utm_campaign=x",
+                       summary="Prosecutors say the rifles were smuggled into Mexico.")
+    elsewhere = Entry(title=syndicated.title, link="https://c.example/straw?utm_source=google",
+                      summary=syndicated.summary, guid="two-7")
     config = config_for(tmp_path, [
-        feed_config("one", feed_server.route("/one.xml", rss([same_guid, via_link]))),
-        feed_config("two", feed_server.route(
-            "/two.xml", rss([same_guid_elsewhere, via_link_elsewhere]))),
+        feed_config("one", feed_server.route("/one.xml", rss([syndicated, FIREWALL]))),
+        feed_config("two", feed_server.route("/two.xml", rss([elsewhere]))),
     ])
-    report = poll(config)
-    assert report.new_articles == 2
-    poll_again = poll(config)
-    assert poll_again.new_articles == 0
+    assert poll(config, ["one"]).new_articles == 2
+    second = poll(config, ["two"])
+    assert (second.new_articles, second.new_hits) == (0, 0)
+    assert poll(config).new_articles == 0
     db = config.storage.path
     assert rows(db, "select count(*) from articles") == [(2,)]
+    assert rows(db, "select title, sources from hits order by title") == [
+        (FIREWALL.title, "one"), (syndicated.title, "one, two")]
     assert rows(db, "select count(*) from matches where article_id not in (select id from articles)"
                 ) == [(0,)]
-    assert rows(db, "select count(distinct article_id) from matches") == [(2,)]
 
 
 def test_a_feed_polled_by_name_and_an_unknown_name(feed_server: FeedServer,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -91,10 +92,12 @@ def test_one_article_in_two_feeds_and_twice_in_one_is_stored_and_counted_once(
     source = FakeFeeds()
     first, second = feed_config("First"), feed_config("Second")
     source.set(first.url, [FIREWALL, FIREWALL])
-    source.set(second.url, [article(9, guid=FIREWALL.guid, title=FIREWALL.title)])
+    # The same item (link and text) in another feed, under that feed's own id.
+    source.set(second.url, [replace(FIREWALL, id="id-in-second")])
     report = poll(store, source, [first, second])
     assert report.new_articles == 1 and report.new_hits == 1
     assert store.db.execute("SELECT count(*) FROM matches").fetchone() == (1,)
+    assert store.articles.sources(FIREWALL.id) == ["First", "Second"]
 
 
 def test_failures_are_recorded_per_feed_and_keep_what_the_feed_stored_before(

@@ -175,33 +175,91 @@ def test_save_feed_result_stores_articles_matches_and_state_together(store: Stor
     assert table_count(store, "matches") == 2
 
 
-def test_same_article_from_two_feeds_by_guid_is_stored_once_without_orphans(store: Store) -> None:
+def test_a_guid_is_unique_only_within_its_feed(store: Store) -> None:
+    # Another feed polled first with the same guid (the attack: a hostile feed claiming guid
+    # 1005) must not make this feed's item look known, nor hide it.
+    claimed = article(1, id="hostile-1", feed="Hostile", guid="1005", title="Cheap watches",
+                      url="https://spam.example/1", canonical_url="https://spam.example/1")
+    store.save_feed_result(feed("Hostile"), [claimed], {})
+    real = article(2, guid="1005")
+    assert store.articles.known([real]) == set()
+    result = store.save_feed_result(feed("Feed A"), [real], {"id-2": [program()]})
+    assert (result.new_articles, result.linked, result.new_hits) == (["id-2"], [], 1)
+    assert store.articles.get("id-2") == real
+    assert store.articles.get("hostile-1") == claimed
+    # Within its own feed the guid is still the item's identity.
+    again = article(2, id="id-2-again", title="Story number 2, edited")
+    assert store.articles.known([again]) == {"id-2-again"}
+
+
+def test_same_url_and_same_text_in_two_feeds_is_one_article_with_two_sources(
+        store: Store) -> None:
     store.save_feed_result(feed("Feed A"), [article(1)], {"id-1": [program()]})
-    again = article(1, id="other-id", feed="Feed B", url="https://mirror.example/1",
-                    canonical_url="https://mirror.example/1")
-    assert store.articles.known([again, article(9)]) == {"other-id"}
-    result = store.save_feed_result(feed("Feed B"), [again, article(9, feed="Feed B")],
-                                    {"other-id": [topic()], "id-9": [topic()]})
-    assert result.new_articles == ["id-9"]
-    assert result.new_hits == 1
-    assert store.articles.get("other-id") is None
-    orphans = store.db.execute(
-        "SELECT count(*) FROM matches WHERE article_id NOT IN (SELECT id FROM articles)")
-    assert orphans.fetchone()[0] == 0
-    assert [m["kind"] for m in store.db.query(
-        "SELECT kind FROM matches WHERE article_id = 'id-1'")] == ["program"]
-
-
-def test_same_article_by_canonical_url_is_stored_once(store: Store) -> None:
-    store.save_feed_result(feed("Feed A"), [article(1, guid=None)], {})
-    again = article(1, id="other-id", feed="Feed B", guid="feed-b-guid",
-                    url="https://news.example/1?utm_source=b")
-    assert store.articles.known([again]) == {"other-id"}
-    result = store.save_feed_result(feed("Feed B"), [again], {"other-id": [program()]})
-    assert result.new_articles == []
-    assert result.new_hits == 0
+    syndicated = article(1, id="b-1", feed="Feed B", guid="feed-b-guid",
+                         url="https://news.example/1?utm_source=b")
+    assert store.articles.known([syndicated]) == set()
+    result = store.save_feed_result(feed("Feed B"), [syndicated], {"b-1": [program()]})
+    assert (result.new_articles, result.linked, result.new_hits) == ([], ["id-1"], 0)
     assert table_count(store, "articles") == 1
-    assert table_count(store, "matches") == 0
+    assert table_count(store, "matches") == 1
+    assert store.articles.sources("id-1") == ["Feed A", "Feed B"]
+    [hit] = store.hits.query()
+    assert hit.article.id == "id-1" and hit.sources == ("Feed A", "Feed B")
+    assert list(store.db.query("SELECT id, sources FROM hits")) == [
+        {"id": "id-1", "sources": "Feed A, Feed B"}]
+    # Feed B knows the item now: the next poll of it stores and links nothing more.
+    assert store.articles.known([syndicated]) == {"b-1"}
+    assert {(h.state.name, h.articles) for h in store.feeds.health()} == {
+        ("Feed A", 1), ("Feed B", 1)}
+
+
+def test_a_feed_claiming_a_real_url_takes_neither_the_item_nor_its_text(store: Store) -> None:
+    claim = article(1, id="hostile-1", feed="Hostile", guid="1005",
+                    title="Mission Firewall is a hoax", summary="Buy now")
+    store.save_feed_result(feed("Hostile"), [claim], {"hostile-1": [program()]})
+    real = article(1, guid="1005", title="Justice Department charges straw purchasers",
+                   summary="Prosecutors say the rifles went to Sinaloa under Mission Firewall.")
+    result = store.save_feed_result(feed("Feed A"), [real], {"id-1": [topic(), program()]})
+    assert (result.new_articles, result.linked, result.new_hits) == (["id-1"], [], 1)
+    assert store.articles.get("id-1") == real
+    assert store.articles.get("hostile-1") == claim
+    assert store.articles.sources("id-1") == ["Feed A"]
+    real_hit = store.hits.get("id-1")
+    assert real_hit is not None and real_hit.programs == ["Mission Firewall"]
+    assert real_hit.topics == ["Arms trafficking"]
+
+
+def test_migration_keeps_every_article_as_its_feeds_source(db_path: Path) -> None:
+    """A database written before identity per feed (migrations 0001-0002) converts with nothing
+    lost: its articles, matches, deliveries, FTS and hits view stay, and each article's feed
+    knows it brought it in, so polling that feed again stores no copy."""
+    from sqlite_utils import Database
+
+    from storage.schema import MIGRATIONS
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    db = Database(conn)
+    MIGRATIONS.apply(db, stop_before="0003_identity_per_feed")
+    db.execute("INSERT INTO articles (id, feed, guid, url, canonical_url, title, summary,"
+               " published, first_seen) VALUES ('old-1', 'Feed A', 'guid-1',"
+               " 'https://news.example/1?utm=x', 'https://news.example/1', 'Mission Firewall',"
+               " '', '2026-11-20T12:00:00+00:00', '2026-11-20T12:00:00+00:00')")
+    db.execute("INSERT INTO matches VALUES ('old-1', 'Mission Firewall', 'program',"
+               " 'Mission Firewall', 'title', 'Mission Firewall')")
+    conn.commit()
+    conn.close()
+    with Store.open(db_path) as store:
+        assert pending_migrations(store.db) == []
+        assert store.articles.sources("old-1") == ["Feed A"]
+        again = article(1, id="new-scheme-id")
+        assert store.articles.known([again]) == {"new-scheme-id"}
+        assert store.save_feed_result(feed(), [again], {}).new_articles == []
+        assert [h.article.id for h in store.hits.query(search="firewall")] == ["old-1"]
+        assert [r["sources"] for r in store.db.query("SELECT sources FROM hits")] == ["Feed A"]
+        # Another feed with the same guid is no longer swallowed by the old global index.
+        other = article(1, id="b-1", feed="Feed B", title="Another story", url=None,
+                        canonical_url=None)
+        assert store.save_feed_result(feed("Feed B"), [other], {}).new_articles == ["b-1"]
 
 
 def test_repeats_inside_one_batch_keep_the_first(store: Store) -> None:
@@ -221,7 +279,8 @@ def test_known_checks_large_batches(store: Store) -> None:
     store.save_feed_result(feed(), stored, {})
     probes = ([article(n, id=f"new-{n}") for n in range(0, 1200, 2)]          # same guid
               + [article(n) for n in range(1, 1200, 2)]                       # same id
-              + [article(n, id=f"fresh-{n}", guid=None, canonical_url=None) for n in range(5)])
+              + [article(n, id=f"fresh-{n}", guid=None, canonical_url=None) for n in range(5)]
+              + [article(n, id=f"other-{n}", feed="Feed B") for n in range(5)])  # other feed
     assert store.articles.known(probes) == {p.id for p in probes[:1200]}
 
 

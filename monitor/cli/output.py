@@ -34,6 +34,7 @@ def hit_record(hit: Hit) -> dict[str, Any]:
         "title": article.title,
         "summary": article.summary,
         "feed": article.feed,
+        "sources": list(hit.sources) or [article.feed],   # every feed that carried it
         "published": iso(article.published),
         "first_seen": iso(article.first_seen),
         "language": article.language,
@@ -112,6 +113,7 @@ def feed_record(health: FeedHealth) -> dict[str, Any]:
         "status": state.status,
         "http_status": state.http_status,
         "error": state.error,
+        "warning": state.warning,
         "failing_since": iso(state.failing_since),
         "consecutive_failures": state.error_count,
         "last_checked": iso(state.last_checked),

@@ -89,14 +89,14 @@ def _route_fragment(fragment: str) -> str:
 
 def article_id(*, guid: str | None, url: str | None, feed: str, title: str,
                published: datetime | None = None) -> str:
-    """A stable id: 20 hex digits of a SHA-1 over the article's identity.
+    """A stable id: 20 hex digits of a SHA-1 over the article's identity within its feed.
 
-    Identity is, in order: the guid; else the canonical URL; else feed + title + the date the
-    entry declared (pass None when it declared none, so the id does not change per poll).
-    A guid that is an http(s) URL counts as that URL, so a permalink guid in one feed and the
-    same link in another give one id. A guid without any URI scheme ("12345") is only unique
-    within its publisher, so it is scoped by the article's host (or the feed when there is no
-    link): two sites' item "12345" must not collide, while one site's section feeds still agree.
+    Identity is, in order: the guid; else the canonical URL; else title + the date the entry
+    declared (pass None when it declared none, so the id does not change per poll). A guid
+    that is an http(s) URL counts as that URL. Every key is scoped by the feed: a guid is only
+    unique within the feed that gives it, and another feed claiming the same guid or link must
+    never reach this feed's article (storage links the same canonical URL across feeds instead,
+    see docs/architecture.md, "What is the same article").
     """
     key = _identity_key(guid.strip() if guid else "", url.strip() if url else "", feed, title,
                         published)
@@ -107,18 +107,10 @@ def _identity_key(guid: str, url: str, feed: str, title: str,
                   published: datetime | None) -> str:
     if guid:
         if guid.lower().startswith(("http://", "https://")):
-            return "url:" + canonical_url(guid)
-        if _SCHEME.match(guid):  # tag:, urn:uuid:, ... are globally unique by design
-            return "guid:" + guid
-        return f"guid:{_publisher(url) or 'feed:' + feed}\x1f{guid}"
+            return f"feed:{feed}\x1furl:{canonical_url(guid)}"
+        return f"feed:{feed}\x1fguid:{guid}"
     if url:
-        return "url:" + canonical_url(url)
+        return f"feed:{feed}\x1furl:{canonical_url(url)}"
+    # The form these ids had before identity was scoped by feed, so stored ones keep their ids.
     stamp = published.isoformat() if published else ""
     return f"entry:{feed}\x1f{title}\x1f{stamp}"
-
-
-def _publisher(url: str) -> str:
-    try:
-        return urlsplit(canonical_url(url)).hostname or ""
-    except ValueError:
-        return ""
