@@ -132,7 +132,7 @@ def _first_of_each(articles: Sequence[Article]) -> list[Article]:
     seen: set[tuple[str, ...]] = set()
     kept = []
     for article in articles:
-        keys = {("id", article.id)}
+        keys: set[tuple[str, ...]] = {("id", article.id)}
         if article.guid:
             keys.add(("guid", article.feed, article.guid))
         if article.canonical_url:

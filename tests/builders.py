@@ -131,7 +131,8 @@ class _FakeParser:
     source: FakeFeeds
 
     async def parse(self, body: bytes, *, feed_name: str, url: str, headers: Mapping[str, str],
-                    language: str | None, fetched_at: datetime, timeout: float) -> ParsedFeed:
+                    language: str | None, fetched_at: datetime, timeout: float,
+                    max_entries: int | None = None) -> ParsedFeed:
         self.source.parsed.append(url)
         held = self.source.feeds[url]
         if held.parse_error is not None:

@@ -312,7 +312,7 @@ def test_summarise(tmp_path: Path) -> None:
 # --- every kind of problem, with its exact text ---------------------------------------------------
 
 ALLOWED_POLLING = ("interval, concurrency, per_host, timeout, parse_timeout, max_body, "
-                   "max_redirects, max_interval, user_agent")
+                   "max_redirects, max_entries, max_interval, user_agent")
 
 
 @pytest.mark.parametrize(("extra", "expected"), [

@@ -127,6 +127,8 @@ def _print_report(report: PollReport) -> None:
     click.echo(report.summary())
     for failure in sorted(report.failures, key=lambda o: o.feed):
         click.echo(f"  failed: {failure.feed}: {failure.error}")
+    for read in sorted(report.warnings, key=lambda o: o.feed):
+        click.echo(f"  warning: {read.feed}: {read.warning}")
 
 
 @cli.command()

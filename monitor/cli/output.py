@@ -137,7 +137,7 @@ def format_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int) -> str:
     rows = []
     for f in feeds:
         s = f.state
-        error = s.error or ""
+        error = s.error or (f"warning: {s.warning}" if s.warning else "")
         if s.failing_since:
             times = "once" if s.error_count == 1 else f"{s.error_count} times in a row"
             error += f" (failing since {s.failing_since:%Y-%m-%d %H:%M}, {times})"

@@ -23,6 +23,7 @@ from monitor.feeds.urls import article_id, canonical_url
 from storage.records import Article
 
 MAX_TEXT = 20_000        # characters of plain text kept per field
+MAX_URL = 2_000          # characters of a link: a longer one is dropped, its article kept
 _MAX_MARKUP = 200_000    # characters of markup read per field: bounds the HTML parsing time
 _MAX_SHORT = 2_000       # guid and author: identifiers, not prose
 _MIN_DETECT = 20         # shorter text is too little to tell the language
@@ -38,7 +39,7 @@ def entry_to_article(entry: Mapping[str, Any], *, feed_name: str, feed_url: str,
     ``language`` is the configured or declared feed language; None means detect it.
     """
     guid = _short(entry.get("id"))
-    link = _absolute(entry.get("link"), feed_url)
+    link = entry_link(entry, feed_url)
     if not (guid or link or _short(entry.get("title"))):
         return None
     title = field_text(entry, "title")
@@ -67,6 +68,25 @@ def entry_to_article(entry: Mapping[str, Any], *, feed_name: str, feed_url: str,
 def _short(value: object) -> str | None:
     text = value.strip() if isinstance(value, str) else ""
     return text[:_MAX_SHORT] or None
+
+
+def entry_link(entry: Mapping[str, Any], base: str) -> str | None:
+    """The entry's link made absolute; None when it has none or it is longer than MAX_URL.
+
+    No real article needs a longer address, and a 9 MB one would be stored (twice, with its
+    canonical form) and sent in every digest that shows the article.
+    """
+    raw = entry.get("link")
+    if isinstance(raw, str) and len(raw.strip()) > MAX_URL:
+        return None
+    link = _absolute(raw, base)
+    return link if link is None or len(link) <= MAX_URL else None
+
+
+def link_dropped(entry: Mapping[str, Any], base: str) -> bool:
+    """Whether the entry had a link that ``entry_link`` drops for its length."""
+    raw = entry.get("link")
+    return isinstance(raw, str) and bool(raw.strip()) and entry_link(entry, base) is None
 
 
 def _absolute(link: object, base: str) -> str | None:

@@ -23,7 +23,16 @@ from typing import Any
 import feedparser
 import pebble
 
-from monitor.feeds.entries import entry_to_article, language_code, plain_text, warm_language_model
+from monitor.feeds.entries import (
+    MAX_URL,
+    clamp_date,
+    declared_date,
+    entry_to_article,
+    language_code,
+    link_dropped,
+    plain_text,
+    warm_language_model,
+)
 from monitor.feeds.urls import article_id, canonical_url
 from storage.errors import ParseError
 from storage.records import Article
@@ -59,13 +68,15 @@ class ParsedFeed:
 
 
 def parse_feed(body: bytes, *, feed_name: str, url: str, headers: Mapping[str, str],
-               language: str | None, fetched_at: datetime) -> ParsedFeed:
+               language: str | None, fetched_at: datetime,
+               max_entries: int | None = None) -> ParsedFeed:
     """Parse one feed body; raise ParseError when nothing usable came out of it.
 
     ``url`` is the final URL after redirects (relative links resolve against it), ``headers``
     the response headers, ``language`` the configured feed language (None: from the feed, else
-    detected per article). Entries are kept in feed order; a feed that repeats an item yields
-    the same id twice, and storage ignores the repeat.
+    detected per article). Only the newest ``max_entries`` entries become articles, in feed
+    order; the rest are counted in the warning. A feed that repeats an item yields the same id
+    twice, and storage ignores the repeat.
     """
     if not body.strip():
         raise ParseError("not a feed: the response body is empty")
@@ -73,22 +84,51 @@ def parse_feed(body: bytes, *, feed_name: str, url: str, headers: Mapping[str, s
     response_headers["content-location"] = url  # base for relative links
     result = _feedparser_parse(body, response_headers)
     feed: Mapping[str, Any] = result.get("feed") or {}
-    entries: list[Mapping[str, Any]] = result.get("entries") or []
+    # Plain dicts: FeedParserDict maps a missing "updated" to "published" with a warning.
+    entries: list[dict[str, Any]] = [dict(entry) for entry in result.get("entries") or []]
     if not entries and not result.get("version") and not feed.get("title"):
         raise ParseError("not a feed: " + _why_not_a_feed(body, response_headers, result))
     fetched = fetched_at.replace(tzinfo=UTC) if fetched_at.tzinfo is None \
         else fetched_at.astimezone(UTC)  # a naive time is taken as UTC
     feed_language = language_code(language) or language_code(feed.get("language"))
-    # Plain dicts: FeedParserDict maps a missing "updated" to "published" with a warning.
-    articles = (entry_to_article(dict(entry), feed_name=feed_name, feed_url=url,
+    kept = _newest(entries, max_entries, fetched)
+    articles = (entry_to_article(entry, feed_name=feed_name, feed_url=url,
                                  language=feed_language, fetched_at=fetched)
-                for entry in entries)
+                for entry in kept)
+    notes = [_left_out_note(len(kept), len(entries)),
+             _dropped_links_note(sum(link_dropped(entry, url) for entry in kept)),
+             _bozo_warning(result, response_headers)]
     return ParsedFeed(
         title=_feed_title(feed),
         language=feed_language,
         articles=tuple(article for article in articles if article is not None),
-        warning=_bozo_warning(result, response_headers),
+        warning="; ".join(note for note in notes if note) or None,
     )
+
+
+def _newest(entries: list[dict[str, Any]], limit: int | None,
+            fetched: datetime) -> list[dict[str, Any]]:
+    """The newest ``limit`` entries (an undated one counts as new), in feed order."""
+    if limit is None or len(entries) <= limit:
+        return entries
+    # A stable sort: among entries of the same date, the earlier in the feed is kept.
+    by_date = sorted(range(len(entries)), reverse=True,
+                     key=lambda i: clamp_date(declared_date(entries[i]), fetched))
+    return [entries[i] for i in sorted(by_date[:limit])]
+
+
+def _left_out_note(kept: int, total: int) -> str | None:
+    if kept == total:
+        return None
+    return (f"{total - kept:,} of {total:,} entries left out, the oldest "
+            f"(polling.max_entries = {kept:,})")
+
+
+def _dropped_links_note(dropped: int) -> str | None:
+    if not dropped:
+        return None
+    links = "1 link" if dropped == 1 else f"{dropped:,} links"
+    return f"{links} longer than {MAX_URL:,} characters dropped (the articles were kept)"
 
 
 def _feed_title(feed: Mapping[str, Any]) -> str | None:
@@ -192,9 +232,11 @@ class ParserPool:
             self._pool = None
 
     async def parse(self, body: bytes, *, feed_name: str, url: str, headers: Mapping[str, str],
-                    language: str | None, fetched_at: datetime, timeout: float) -> ParsedFeed:
+                    language: str | None, fetched_at: datetime, timeout: float,
+                    max_entries: int | None = None) -> ParsedFeed:
         """parse_feed in a worker; ParseError also when it exceeds ``timeout`` s or crashes."""
-        future = self._schedule(body, feed_name, url, headers, language, fetched_at, timeout)
+        future = self._schedule(body, feed_name, url, headers, language, fetched_at, timeout,
+                                max_entries)
         try:  # cancelling this coroutine cancels the future, and pebble kills the worker
             result: ParsedFeed = await asyncio.wrap_future(future)
         except Exception as exc:
@@ -202,9 +244,11 @@ class ParserPool:
         return result
 
     def parse_sync(self, body: bytes, *, feed_name: str, url: str, headers: Mapping[str, str],
-                   language: str | None, fetched_at: datetime, timeout: float) -> ParsedFeed:
+                   language: str | None, fetched_at: datetime, timeout: float,
+                   max_entries: int | None = None) -> ParsedFeed:
         """The blocking form of ``parse``, for command-line tools."""
-        future = self._schedule(body, feed_name, url, headers, language, fetched_at, timeout)
+        future = self._schedule(body, feed_name, url, headers, language, fetched_at, timeout,
+                                max_entries)
         try:
             result: ParsedFeed = future.result()
         except Exception as exc:
@@ -212,12 +256,12 @@ class ParserPool:
         return result
 
     def _schedule(self, body: bytes, feed_name: str, url: str, headers: Mapping[str, str],
-                  language: str | None, fetched_at: datetime,
-                  timeout: float) -> pebble.ProcessFuture[ParsedFeed]:
+                  language: str | None, fetched_at: datetime, timeout: float,
+                  max_entries: int | None) -> pebble.ProcessFuture[ParsedFeed]:
         if self._pool is None:
             raise RuntimeError("ParserPool is not open: use it as a context manager")
         kwargs = {"feed_name": feed_name, "url": url, "headers": dict(headers),
-                  "language": language, "fetched_at": fetched_at}
+                  "language": language, "fetched_at": fetched_at, "max_entries": max_entries}
         return self._pool.schedule(parse_feed, args=(body,), kwargs=kwargs, timeout=timeout)
 
 

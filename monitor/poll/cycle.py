@@ -10,7 +10,7 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
@@ -41,7 +41,8 @@ class FeedParser(Protocol):
     """What the cycle needs of a parser: monitor.feeds.ParserPool, or an in-memory fake."""
 
     async def parse(self, body: bytes, *, feed_name: str, url: str, headers: Mapping[str, str],
-                    language: str | None, fetched_at: datetime, timeout: float) -> ParsedFeed: ...
+                    language: str | None, fetched_at: datetime, timeout: float,
+                    max_entries: int | None = None) -> ParsedFeed: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class FeedOutcome:
     error: str | None = None
     hit_ids: tuple[str, ...] = ()   # ids of new articles that matched
     alert_ids: tuple[str, ...] = ()  # ... of those, the ones matching a high-priority item
+    warning: str | None = None        # what was wrong with a feed that was still read
 
 
 @dataclass
@@ -83,6 +85,10 @@ class PollReport:
         return [i for o in self.outcomes for i in o.alert_ids]
 
     @property
+    def warnings(self) -> list[FeedOutcome]:
+        return [o for o in self.outcomes if o.warning]
+
+    @property
     def failures(self) -> list[FeedOutcome]:
         return [o for o in self.outcomes if o.status in ("failed", "gone")]
 
@@ -105,7 +111,7 @@ def due_feeds(feeds: Sequence[FeedConfig], store: Store, now: datetime) -> list[
     changed; otherwise this only reads). A feed that answered 410 Gone is polled only on request.
     """
     by_name = {f.name: f for f in feeds}
-    store.feeds.sync((f.name, f.url) for f in feeds)
+    store.feeds.sync((f.name, f.display_url) for f in feeds)
     return [by_name[s.name] for s in store.feeds.due(by_name, now) if s.status != "gone"]
 
 
@@ -126,7 +132,7 @@ class Poller:
                    on_feed_done: Callable[[FeedOutcome], None] | None = None) -> PollReport:
         """Poll these feeds now, concurrently (the fetcher bounds the concurrency)."""
         if feeds:  # a new feed or a changed URL is recorded before its state is read
-            self.store.feeds.sync((f.name, f.url) for f in feeds)
+            self.store.feeds.sync((f.name, f.display_url) for f in feeds)
         report = PollReport(started=self.clock(), finished=self.clock())
 
         async def one(feed: FeedConfig) -> None:
@@ -157,12 +163,13 @@ class Poller:
             raise
         except Exception as exc:  # noqa: BLE001 — recorded as that feed's failure, and logged
             log.exception("unexpected error while polling %r", feed.name)
-            state = self.store.feeds.get(feed.name) or FeedState(name=feed.name, url=feed.url)
+            state = self.store.feeds.get(feed.name) or FeedState(name=feed.name,
+                                                                 url=feed.display_url)
             return self._failed(feed, state, f"internal error: {type(exc).__name__}: {exc}",
                                 http_status=None)
 
     async def poll_feed(self, feed: FeedConfig) -> FeedOutcome:
-        state = self.store.feeds.get(feed.name) or FeedState(name=feed.name, url=feed.url)
+        state = self.store.feeds.get(feed.name) or FeedState(name=feed.name, url=feed.display_url)
         try:
             result = await self.fetcher.fetch(FetchRequest(
                 name=feed.name, url=feed.url, etag=state.etag, last_modified=state.last_modified))
@@ -180,14 +187,15 @@ class Poller:
             parsed = await self.parser.parse(
                 result.body, feed_name=feed.name, url=result.url, headers=result.headers,
                 language=feed.language, fetched_at=fetched_at,
-                timeout=self.polling.parse_timeout.total_seconds())
+                timeout=self.polling.parse_timeout.total_seconds(),
+                max_entries=self.polling.max_entries)
         except ParseError as exc:
             return self._failed(feed, state, str(exc), http_status=result.status)
         return self._store_articles(feed, state, result, parsed, body_hash)
 
     def _store_articles(self, feed: FeedConfig, state: FeedState, result: FetchResult,
                         parsed: ParsedFeed, body_hash: str) -> FeedOutcome:
-        articles = _unique(parsed.articles)
+        articles = _unique([_redacted(a, feed) for a in parsed.articles])
         known = self.store.articles.known(articles)
         new = [a for a in articles if a.id not in known]
         matches: dict[str, list[Match]] = {}
@@ -199,13 +207,15 @@ class Poller:
             state, now=self.clock(), interval=feed.interval, http_status=result.status,
             not_modified=False, etag=result.etag, last_modified=result.last_modified,
             body_hash=body_hash)
-        saved = self.store.save_feed_result(new_state, new, matches)
+        warning = feed.redact(parsed.warning) if parsed.warning else None
+        saved = self.store.save_feed_result(replace(new_state, warning=warning), new, matches)
         inserted = set(saved.new_articles)
         hit_ids = tuple(i for i in matches if i in inserted)
         alert_ids = tuple(i for i in hit_ids
                           if any(self.watchlist.priority(m.item) == "high" for m in matches[i]))
         return FeedOutcome(feed=feed.name, status="ok", new_articles=len(inserted),
-                           new_hits=saved.new_hits, hit_ids=hit_ids, alert_ids=alert_ids)
+                           new_hits=saved.new_hits, hit_ids=hit_ids, alert_ids=alert_ids,
+                           warning=warning)
 
     def _unchanged(self, feed: FeedConfig, state: FeedState, result: FetchResult,
                    status: OutcomeStatus) -> FeedOutcome:
@@ -218,12 +228,23 @@ class Poller:
     def _failed(self, feed: FeedConfig, state: FeedState, error: str, *,
                 http_status: int | None, retry_after: float | None = None,
                 gone: bool = False) -> FeedOutcome:
+        error = feed.redact(error)  # a message may quote the URL, with its ${VAR} filled in
         new_state = feedstate.after_failure(
             state, now=self.clock(), interval=feed.interval,
             max_interval=self.polling.max_interval, error=error, http_status=http_status,
             retry_after=retry_after, gone=gone)
         self.store.save_feed_state(new_state)
         return FeedOutcome(feed=feed.name, status="gone" if gone else "failed", error=error)
+
+
+def _redacted(article: Article, feed: FeedConfig) -> Article:
+    """The article without the feed URL's secrets: a private feed's links often carry its token,
+    and a link resolved against the feed URL (``#top``) carries its whole query."""
+    if not feed.secrets:
+        return article
+    url = feed.redact(article.url) if article.url else None
+    canonical = feed.redact(article.canonical_url) if article.canonical_url else None
+    return replace(article, url=url, canonical_url=canonical)
 
 
 def _unique(articles: Sequence[Article]) -> list[Article]:

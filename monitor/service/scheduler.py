@@ -142,6 +142,10 @@ class Scheduler:
             log.warning("feed %r failed: %s", failure.feed, failure.error,
                         extra={"fields": {"event": "feed_failed", "feed": failure.feed,
                                           "error": failure.error}})
+        for read in report.warnings:
+            log.warning("feed %r: %s", read.feed, read.warning,
+                        extra={"fields": {"event": "feed_warning", "feed": read.feed,
+                                          "warning": read.warning}})
         if report.outcomes:
             log.info("poll: %s", report.summary(), extra={"fields": poll_fields(report)})
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import cast
-from urllib.parse import urlsplit
+from urllib.parse import quote as quote_url
+from urllib.parse import quote_plus, urlsplit
 
 from alerts.config import ChannelConfig
 from monitor.settings.channels import read_channel
@@ -31,6 +32,7 @@ from monitor.settings.tables import (
     parse_size,
     quote,
     read_toml,
+    variables,
 )
 from monitor.settings.watchitems import WatchItem, load_watchlist, read_watch_items
 from storage.errors import ConfigError
@@ -51,9 +53,26 @@ CONFIG_FILES = (CONFIG_FILE, WATCHLIST_FILE)
 @dataclass(frozen=True)
 class FeedConfig:
     name: str
-    url: str
-    interval: timedelta                # the feed's own, or [polling].interval
+    url: str = field(repr=False)       # what is fetched, ${VAR}s filled in: may hold a secret
+    interval: timedelta = timedelta(minutes=15)   # the feed's own, or [polling].interval
     language: str | None = None
+    template: str | None = None        # the URL as written, when it uses ${VAR}
+    # Each ${VAR} value the URL holds, with its reference, for ``redact``.
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    @property
+    def display_url(self) -> str:
+        """The URL to store and show: as written in the config, never with a secret filled in."""
+        return self.template or self.url
+
+    def redact(self, text: str) -> str:
+        """``text`` (an error message, a link) with every ${VAR} value of the URL put back as
+        its reference, also where it appears percent-encoded."""
+        for value, reference in sorted(self.secrets, key=lambda s: -len(s[0])):
+            for form in dict.fromkeys((value, quote_url(value, safe=""),
+                                       quote_plus(value, safe=""))):
+                text = text.replace(form, reference)
+        return text
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,7 @@ class PollingConfig:
     parse_timeout: timedelta = timedelta(seconds=20)  # per feed, in a worker process
     max_body: int = 10 * 1024 * 1024   # bytes after decoding
     max_redirects: int = 5
+    max_entries: int = 500             # per fetch, the newest; the rest are counted, not stored
     max_interval: timedelta = timedelta(hours=6)      # cap on failure backoff
     user_agent: str = "Armswatch/0.1 (+https://github.com/armswatch/armswatch; news monitor)"
 
@@ -90,7 +110,7 @@ class Config:
 TOP_KEYS = ("storage", "polling", "feeds", "channels")
 STORAGE_KEYS = ("path",)
 POLLING_KEYS = ("interval", "concurrency", "per_host", "timeout", "parse_timeout", "max_body",
-                "max_redirects", "max_interval", "user_agent")
+                "max_redirects", "max_entries", "max_interval", "user_agent")
 FEED_KEYS = ("name", "url", "language", "interval")
 DEFAULT_BACKLOG = timedelta(days=7)
 _LANGUAGE = re.compile(r"[a-z]{2}")
@@ -173,7 +193,7 @@ def _read_config(document: dict[str, object], directory: Path,
     top.check_keys(TOP_KEYS)
     storage = _read_storage(top.table("storage"))
     polling = _read_polling(top.table("polling"))
-    feeds = _read_feeds(top, polling.interval)
+    feeds = _read_feeds(top, Table(document, (), report), polling.interval, environ)
     watch_names = None if watch is None else [item.name for item in watch]
     channels = [read_channel(t, watch_names, DEFAULT_BACKLOG) for t in top.tables("channels")]
     check_duplicates(top, "channels", "name", [(i, c.name.casefold())
@@ -237,6 +257,7 @@ def _read_polling(table: Table | None) -> PollingConfig:
         parse_timeout=table.duration("parse_timeout", defaults.parse_timeout),
         max_body=_max_body(table, defaults.max_body),
         max_redirects=table.integer("max_redirects", defaults.max_redirects, low=0, high=20),
+        max_entries=table.integer("max_entries", defaults.max_entries, low=1, high=100_000),
         max_interval=table.duration("max_interval", defaults.max_interval),
         user_agent=table.text("user_agent", defaults.user_agent),
     )
@@ -262,45 +283,59 @@ def _max_body(table: Table, default: int) -> int:
     return size
 
 
-def _read_feeds(top: Table, default_interval: timedelta) -> tuple[FeedConfig, ...]:
+def _read_feeds(top: Table, written: Table, default_interval: timedelta,
+                environ: Mapping[str, str]) -> tuple[FeedConfig, ...]:
+    """The [[feeds]] of ``top`` (``${VAR}``s filled in); ``written`` is the file as written, for
+    the URL templates: a secret in a feed URL is fetched with, never stored or shown."""
+    raw = written.data.get("feeds")
     feeds = []
-    for table in top.tables("feeds"):
+    for index, table in enumerate(top.tables("feeds")):
         table.check_keys(FEED_KEYS)
+        as_written = raw[index].get("url") if isinstance(raw, list) else None
+        template = as_written.strip() if isinstance(as_written, str) and "${" in as_written \
+            else None
         feeds.append(FeedConfig(
             name=table.text("name", required=True),
-            url=_feed_url(table),
+            url=_feed_url(table, template),
             interval=table.duration("interval", default_interval),
             language=_language(table),
+            template=template,
+            secrets=tuple((environ[name], f"${{{name}}}") for name in variables(template or "")
+                          if environ.get(name)),
         ))
     if not feeds and "feeds" not in top.data:
         top.report.warning(("feeds",), "no [[feeds]] defined: there is nothing to poll")
     check_duplicates(top, "feeds", "name", [(i, f.name.casefold()) for i, f in enumerate(feeds)])
-    check_duplicates(top, "feeds", "url", [(i, _url_key(f.url)) for i, f in enumerate(feeds)])
+    # Named as written, so a duplicate's message shows no secret.
+    check_duplicates(written, "feeds", "url", [(i, _url_key(f.url)) for i, f in enumerate(feeds)])
     return tuple(feeds)
 
 
-def _feed_url(table: Table) -> str:
+def _feed_url(table: Table, template: str | None) -> str:
     url = table.text("url", required=True)
     if not url or isinstance(url, Unresolved):
         return url
     url = url.strip()
-    problem = _url_problem(url)
+    problem = _url_problem(url, shown=template)
     if problem:
         table.problem("url", problem)
     return url
 
 
-def _url_problem(url: str) -> str | None:
-    """What keeps `url` from being fetched, in words; None when it is a usable feed URL."""
+def _url_problem(url: str, shown: str | None = None) -> str | None:
+    """What keeps `url` from being fetched, in words; None when it is a usable feed URL.
+
+    ``shown`` is how the URL is named in the message (its template, when it holds a secret)."""
+    named = quote(shown or url)
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - reading it checks the port is a number in range
     except ValueError as exc:
         why = ("its port must be a number from 0 to 65535" if "Port" in str(exc)
                else "the [ ] around an IPv6 address do not enclose a valid address")
-        return f"{quote(url)} is not a valid URL: {why}"
+        return f"{named} is not a valid URL: {why}"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"must be an http:// or https:// URL, not {quote(url)}"
+        return f"must be an http:// or https:// URL, not {named}"
     if any(c.isspace() for c in url):
         return "contains a space; write it as %20 (or + in a query)"
     return None

@@ -156,6 +156,12 @@ def _syntax_message(message: str, raw: bytes) -> str:
     return f"line {last_line}: {what} (at the end of the file)"
 
 
+def variables(text: str) -> list[str]:
+    """The names of the ``${VAR}`` references in ``text``, in order (``$${`` is no reference)."""
+    return [match[1] for match in _VARIABLE.finditer(text)
+            if match[1] is not None and _VARIABLE_NAME.fullmatch(match[1])]
+
+
 class Unresolved(str):
     """A string whose ``${VAR}`` was not set; format checks skip it (the cause is reported)."""
 
