@@ -78,13 +78,20 @@ def _tables() -> dict[str, Any]:
         },
         "articles": {
             "description": "Every article seen in a feed, matched or not, stored once even "
-                           "when several feeds carry it. Search finds words in titles and "
-                           "summaries, accents optional.",
+                           "when several feeds carry it word for word (article_sources says "
+                           "which). Search finds words in titles and summaries, accents "
+                           "optional.",
             "sort_desc": "published",
             "label_column": "title",
             "fts_table": "articles_fts",
             "fts_pk": "rowid",
             "facets": ["feed", "language"],
+        },
+        "article_sources": {
+            "description": "Which feed brought in which article, with the guid and link that "
+                           "feed gave it: an article carried by several feeds has a row for "
+                           "each.",
+            "facets": ["feed"],
         },
         "matches": {
             "description": "The evidence for each hit: the watch item, the term as written in "
