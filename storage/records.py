@@ -57,7 +57,7 @@ class FeedState:
     last_checked: datetime | None = None
     last_success: datetime | None = None
     next_check: datetime | None = None   # None: due now
-    warning: str | None = None           # what was wrong with the last body that was read
+    warning: str | None = None           # what the caps left out of the last body read
 
 
 @dataclass(frozen=True)

@@ -191,8 +191,8 @@ def scope_identity_by_feed(db: Database) -> None:
     db.create_view("hits", _HITS_VIEW_WITH_SOURCES)
 
 
-# 0004: what was wrong with a feed that was still read (entries left out over
-# ``[polling] max_entries``, overlong links dropped, XML read leniently), for ``feeds``.
+# 0004: what the caps left out of a feed that was still read (entries past
+# ``[polling] max_entries``, overlong links dropped), for ``feeds``.
 @MIGRATIONS(name="0004_feed_warning")
 def add_feed_warning(db: Database) -> None:
     db.execute("ALTER TABLE feeds ADD COLUMN warning TEXT")

@@ -65,6 +65,9 @@ class ParsedFeed:
     language: str | None                 # configured, else declared by the feed; ISO 639-1
     articles: tuple[Article, ...]
     warning: str | None                  # what was wrong with a feed that was still usable
+    # What the caps left out (entries past max_entries, overlong links): reported in `feeds`,
+    # unlike lenient XML, which is common in healthy feeds.
+    left_out: str | None = None
 
 
 def parse_feed(body: bytes, *, feed_name: str, url: str, headers: Mapping[str, str],
@@ -75,7 +78,7 @@ def parse_feed(body: bytes, *, feed_name: str, url: str, headers: Mapping[str, s
     ``url`` is the final URL after redirects (relative links resolve against it), ``headers``
     the response headers, ``language`` the configured feed language (None: from the feed, else
     detected per article). Only the newest ``max_entries`` entries become articles, in feed
-    order; the rest are counted in the warning. A feed that repeats an item yields the same id
+    order; the rest are counted in ``left_out`` (and the warning). A feed that repeats an item yields the same id
     twice, and storage ignores the repeat.
     """
     if not body.strip():
@@ -95,15 +98,19 @@ def parse_feed(body: bytes, *, feed_name: str, url: str, headers: Mapping[str, s
     articles = (entry_to_article(entry, feed_name=feed_name, feed_url=url,
                                  language=feed_language, fetched_at=fetched)
                 for entry in kept)
-    notes = [_left_out_note(len(kept), len(entries)),
-             _dropped_links_note(sum(link_dropped(entry, url) for entry in kept)),
-             _bozo_warning(result, response_headers)]
+    capped = _joined([_left_out_note(len(kept), len(entries)),
+                      _dropped_links_note(sum(link_dropped(entry, url) for entry in kept))])
     return ParsedFeed(
         title=_feed_title(feed),
         language=feed_language,
         articles=tuple(article for article in articles if article is not None),
-        warning="; ".join(note for note in notes if note) or None,
+        warning=_joined([capped, _bozo_warning(result, response_headers)]),
+        left_out=capped,
     )
+
+
+def _joined(notes: list[str | None]) -> str | None:
+    return "; ".join(note for note in notes if note) or None
 
 
 def _newest(entries: list[dict[str, Any]], limit: int | None,

@@ -56,7 +56,7 @@ class FeedOutcome:
     error: str | None = None
     hit_ids: tuple[str, ...] = ()   # ids of new articles that matched
     alert_ids: tuple[str, ...] = ()  # ... of those, the ones matching a high-priority item
-    warning: str | None = None        # what was wrong with a feed that was still read
+    warning: str | None = None        # what the caps left out of the feed's body
 
 
 @dataclass
@@ -207,7 +207,7 @@ class Poller:
             state, now=self.clock(), interval=feed.interval, http_status=result.status,
             not_modified=False, etag=result.etag, last_modified=result.last_modified,
             body_hash=body_hash)
-        warning = feed.redact(parsed.warning) if parsed.warning else None
+        warning = feed.redact(parsed.left_out) if parsed.left_out else None
         saved = self.store.save_feed_result(replace(new_state, warning=warning), new, matches)
         inserted = set(saved.new_articles)
         hit_ids = tuple(i for i in matches if i in inserted)

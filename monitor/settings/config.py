@@ -54,7 +54,7 @@ CONFIG_FILES = (CONFIG_FILE, WATCHLIST_FILE)
 class FeedConfig:
     name: str
     url: str = field(repr=False)       # what is fetched, ${VAR}s filled in: may hold a secret
-    interval: timedelta = timedelta(minutes=15)   # the feed's own, or [polling].interval
+    interval: timedelta                # the feed's own, or [polling].interval
     language: str | None = None
     template: str | None = None        # the URL as written, when it uses ${VAR}
     # Each ${VAR} value the URL holds, with its reference, for ``redact``.
