@@ -78,8 +78,8 @@ def parse_feed(body: bytes, *, feed_name: str, url: str, headers: Mapping[str, s
     ``url`` is the final URL after redirects (relative links resolve against it), ``headers``
     the response headers, ``language`` the configured feed language (None: from the feed, else
     detected per article). Only the newest ``max_entries`` entries become articles, in feed
-    order; the rest are counted in ``left_out`` (and the warning). A feed that repeats an item yields the same id
-    twice, and storage ignores the repeat.
+    order; the rest are counted in ``left_out`` (and the warning). A feed that repeats an item
+    yields the same id twice, and storage ignores the repeat.
     """
     if not body.strip():
         raise ParseError("not a feed: the response body is empty")
