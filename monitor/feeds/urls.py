@@ -21,7 +21,6 @@ _TRACKING_PARAMS = frozenset({
 })
 _TRACKING_PREFIXES = ("utm_",)
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
-_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 ID_LENGTH = 20
 # Characters left as they are when percent-encoding a path or query: the reserved set, the
 # unreserved set, and "%" itself so that existing escapes survive.
