@@ -251,6 +251,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a poll that opens dozens of
+    # connections at once on a busy machine; each then waits a second for its retransmission.
+    request_queue_size = 128
     owner: FeedServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:

@@ -51,7 +51,7 @@ class VettingBackend(httpcore.AsyncNetworkBackend):
                           local_address: str | None = None,
                           socket_options: Iterable[Any] | None = None
                           ) -> httpcore.AsyncNetworkStream:
-        answers = list(dict.fromkeys(await self._resolver(host, port)))
+        answers = await self._addresses(host, port)
         if not answers:
             raise socket.gaierror(socket.EAI_NONAME, "no address for this name")
         # Only the permitted addresses are tried: a name answering both a public and a private
@@ -70,6 +70,14 @@ class VettingBackend(httpcore.AsyncNetworkBackend):
                 failure = exc
         assert failure is not None
         raise failure
+
+    async def _addresses(self, host: str, port: int) -> list[str]:
+        # An address in its usual spelling is used as it is, as anyio does: asking the resolver
+        # would wait for a thread of the event loop's executor, which other work may fill.
+        try:
+            return [str(ipaddress.ip_address(host))]
+        except ValueError:
+            return list(dict.fromkeys(await self._resolver(host, port)))
 
     async def connect_unix_socket(self, path: str, timeout: float | None = None,
                                   socket_options: Iterable[Any] | None = None

@@ -133,6 +133,8 @@ class Fetcher:
         self._slots = asyncio.Semaphore(self._concurrency)
         self._host_slots = {}
         self._clients = {}
+        if self._ssl_context is None:  # loading the CA bundle takes a while: once, up front
+            self._ssl_context = httpx.create_ssl_context()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
@@ -155,11 +157,9 @@ class Fetcher:
             return await self._follow(self._client(policy), policy, request)
 
     def _client(self, policy: AddressPolicy) -> httpx.AsyncClient:
-        assert self._clients is not None
+        assert self._clients is not None and self._ssl_context is not None
         client = self._clients.get(policy)
         if client is None:
-            if self._ssl_context is None:  # loading the CA bundle takes a while: once
-                self._ssl_context = httpx.create_ssl_context()
             client = self._clients[policy] = httpx.AsyncClient(
                 headers={"User-Agent": self._user_agent, "Accept": FEED_ACCEPT,
                          "Accept-Encoding": ACCEPT_ENCODING},
