@@ -251,6 +251,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a poll that opens dozens of
+    # connections at once on a busy machine; each then waits a second for its retransmission.
+    request_queue_size = 128
     owner: FeedServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -264,8 +267,11 @@ class _HTTPServer(ThreadingHTTPServer):
 class FeedServer:
     """Start with ``with FeedServer() as server:`` (or the ``feed_server`` fixture)."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+        # Another loopback address (127.0.0.2) lets tests/test_ssrf.py stand in for a public
+        # server next to an "internal" one on 127.0.0.1.
         self._tls = tls
+        self._host = host
         self._routes: dict[str, Route] = {}
         self._directories: dict[str, Path] = {}
         self._requests: list[RecordedRequest] = []
@@ -279,7 +285,7 @@ class FeedServer:
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FeedServer:
-        httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
+        httpd = _HTTPServer((self._host, 0), _Handler)
         httpd.owner = self
         if self._tls is not None:
             # The handshake happens in the handler thread, so a stuck client cannot block accept().
@@ -325,7 +331,7 @@ class FeedServer:
     @property
     def base_url(self) -> str:
         scheme = "https" if self._tls is not None else "http"
-        return f"{scheme}://127.0.0.1:{self.port}"
+        return f"{scheme}://{self._host}:{self.port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

@@ -222,6 +222,7 @@ max_body = "512KB"
 max_redirects = 3
 max_interval = "12h"
 user_agent = "Test/1.0"
+allow_private_addresses = ["10.20.0.0/16", "fd00::/8", "192.168.1.5"]
 """, 1)
     polling = load_config(write(tmp_path, settings), {}).polling
     assert (polling.interval, polling.concurrency, polling.per_host) == (
@@ -230,6 +231,19 @@ user_agent = "Test/1.0"
                                                          timedelta(seconds=10))
     assert (polling.max_body, polling.max_redirects) == (512 * 1024, 3)
     assert (polling.max_interval, polling.user_agent) == (timedelta(hours=12), "Test/1.0")
+    assert [str(network) for network in polling.allow_private_addresses] == [
+        "10.20.0.0/16", "fd00::/8", "192.168.1.5/32"]
+
+
+@pytest.mark.parametrize(("value", "networks"), [
+    ("true", ["0.0.0.0/0", "::/0"]), ("false", []),
+])
+def test_allow_private_addresses_true_or_false(tmp_path: Path, value: str,
+                                               networks: list[str]) -> None:
+    settings = SETTINGS.replace('interval = "15m"\n',
+                                f'interval = "15m"\nallow_private_addresses = {value}\n', 1)
+    polling = load_config(write(tmp_path, settings), {}).polling
+    assert [str(network) for network in polling.allow_private_addresses] == networks
 
 
 def test_max_body_accepts_a_byte_count(tmp_path: Path) -> None:
@@ -312,7 +326,8 @@ def test_summarise(tmp_path: Path) -> None:
 # --- every kind of problem, with its exact text ---------------------------------------------------
 
 ALLOWED_POLLING = ("interval, concurrency, per_host, timeout, parse_timeout, max_body, "
-                   "max_redirects, max_entries, max_interval, user_agent")
+                   "max_redirects, max_entries, max_interval, user_agent, "
+                   "allow_private_addresses")
 
 
 @pytest.mark.parametrize(("extra", "expected"), [
@@ -388,6 +403,10 @@ def test_feed_problems(tmp_path: Path, extra: str, expected: str) -> None:
                             "polling.interval (15m)"),
     ('user_agent = ""', "armswatch.toml: polling.user_agent: must not be empty"),
     ('user_agent = ["a"]', "armswatch.toml: polling.user_agent: must be a string, not an array"),
+    ('allow_private_addresses = "yes"', "armswatch.toml: polling.allow_private_addresses: must be "
+     'true, false or a list of networks such as ["10.0.0.0/8"], not "yes"'),
+    ('allow_private_addresses = ["10.0.0/8"]', "armswatch.toml: polling.allow_private_addresses[1]:"
+     ' "10.0.0/8" is not an IP address or network (e.g. "10.0.0.0/8", "fd00::/8", "192.168.1.5")'),
 ])
 def test_polling_problems(tmp_path: Path, polling: str, expected: str) -> None:
     settings = SETTINGS.replace('interval = "15m"', f'interval = "15m"\n{polling}', 1)

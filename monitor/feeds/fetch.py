@@ -7,7 +7,12 @@ The only module that imports httpx (design §3). Its known pitfalls (design §11
   that emit a bounded amount per step (monitor/feeds/decoding.py), stopping once
   ``max_body`` is passed;
 - redirects are followed here, by hand, to bound them, cut loops and refuse non-HTTP schemes;
-- it has no per-host limit, so a semaphore per host sits beside the global one.
+- it has no per-host limit, so a semaphore per host sits beside the global one;
+- it would resolve host names itself, so each connection goes through monitor/feeds/connect.py,
+  which connects only to addresses the feed's ``AddressPolicy`` permits (no SSRF, design §12).
+  One client per policy: a kept-alive connection is only reused under the policy that vetted it.
+  Environment proxies (HTTP_PROXY) are not used: through a proxy, no check could see the address
+  a connection really goes to.
 
 Every network failure leaves as ``FetchError`` with a message in plain words.
 """
@@ -26,6 +31,8 @@ from types import TracebackType
 
 import httpx
 
+from monitor.feeds.addresses import REFUSED_ADDRESS, AddressPolicy, AddressRefused, Network
+from monitor.feeds.connect import Resolver, VettedPool, system_resolver, vetted_pool
 from monitor.feeds.decoding import ACCEPT_ENCODING, DECODE_ERRORS, ContentDecoder
 from storage.errors import FetchError
 
@@ -39,6 +46,10 @@ _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # same-host feeds of one poll (per_host of them at a time) and drop them soon after.
 _KEEPALIVE_CONNECTIONS = 16
 _KEEPALIVE_EXPIRY = 5.0
+# A Location longer than this is refused, and no message quotes more than _SHOWN characters of a
+# URL: a hostile server's 8,000-character Location must not fill every digest and log line.
+MAX_LOCATION = 2000
+_SHOWN = 200
 
 
 # Exceptions that mean "the network or the server failed", translated into FetchError.
@@ -54,6 +65,9 @@ class FetchRequest:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    # The configured URL of the feed this fetch is for, when ``url`` is not it (an article link
+    # taken from the feed): its address decides which private addresses the fetch may reach.
+    feed_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +110,9 @@ class Fetcher:
 
     def __init__(self, *, concurrency: int = 50, per_host: int = 4, timeout: float = 30.0,
                  max_body: int = 10 * 1024 * 1024, max_redirects: int = 5,
-                 user_agent: str = DEFAULT_USER_AGENT) -> None:
+                 user_agent: str = DEFAULT_USER_AGENT,
+                 allow_private_addresses: tuple[Network, ...] = (),
+                 resolver: Resolver = system_resolver) -> None:
         if concurrency < 1 or per_host < 1 or timeout <= 0 or max_body < 1 or max_redirects < 0:
             raise ValueError("Fetcher limits must be positive (max_redirects may be 0)")
         self._concurrency = concurrency
@@ -105,49 +121,72 @@ class Fetcher:
         self._max_body = max_body
         self._max_redirects = max_redirects
         self._user_agent = user_agent
+        self._allow_private = allow_private_addresses
+        self._resolver = resolver
         self._slots = asyncio.Semaphore(concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[AddressPolicy, httpx.AsyncClient] | None = None
+        self._ssl_context: ssl.SSLContext | None = None
 
     async def __aenter__(self) -> Fetcher:
         # Fresh semaphores: an asyncio primitive stays bound to the loop it first waited on.
         self._slots = asyncio.Semaphore(self._concurrency)
         self._host_slots = {}
-        self._client = httpx.AsyncClient(
-            headers={"User-Agent": self._user_agent, "Accept": FEED_ACCEPT,
-                     "Accept-Encoding": ACCEPT_ENCODING},
-            timeout=httpx.Timeout(self._timeout),
-            # The semaphore already bounds requests in flight; the pool needs no more than that.
-            limits=httpx.Limits(
-                max_connections=self._concurrency,
-                max_keepalive_connections=min(self._concurrency, _KEEPALIVE_CONNECTIONS),
-                keepalive_expiry=_KEEPALIVE_EXPIRY),
-            follow_redirects=False,
-        )
+        self._clients = {}
+        if self._ssl_context is None:  # loading the CA bundle takes a while: once, up front
+            self._ssl_context = httpx.create_ssl_context()
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None,
                         exc: BaseException | None, traceback: TracebackType | None) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        clients, self._clients = self._clients, None
+        for client in (clients or {}).values():
+            await client.aclose()
+
+    def policy_for(self, feed_url: str) -> AddressPolicy:
+        """The addresses a fetch for the feed configured at ``feed_url`` may reach."""
+        return AddressPolicy.for_feed(feed_url, self._allow_private)
 
     async def fetch(self, request: FetchRequest) -> FetchResult:
         """Fetch one feed; raises FetchError, with a plain message, for every network problem."""
-        if self._client is None:
+        if self._clients is None:
             raise RuntimeError("use the Fetcher inside 'async with Fetcher(...)'")
+        policy = self.policy_for(request.feed_url or request.url)
         # Waiting for a free slot is not counted against the timeout; only network time is.
         async with self._slots:
-            return await self._follow(self._client, request)
+            return await self._follow(self._client(policy), policy, request)
+
+    def _client(self, policy: AddressPolicy) -> httpx.AsyncClient:
+        assert self._clients is not None and self._ssl_context is not None
+        client = self._clients.get(policy)
+        if client is None:
+            client = self._clients[policy] = httpx.AsyncClient(
+                headers={"User-Agent": self._user_agent, "Accept": FEED_ACCEPT,
+                         "Accept-Encoding": ACCEPT_ENCODING},
+                timeout=httpx.Timeout(self._timeout),
+                transport=_VettedTransport(vetted_pool(
+                    policy, self._resolver, ssl_context=self._ssl_context,
+                    # The semaphore already bounds requests in flight; the pool needs no more.
+                    max_connections=self._concurrency,
+                    max_keepalive_connections=min(self._concurrency, _KEEPALIVE_CONNECTIONS),
+                    keepalive_expiry=_KEEPALIVE_EXPIRY)),
+                follow_redirects=False, trust_env=False)
+        return client
 
     # -- redirects and time budget ---------------------------------------------------------
-    async def _follow(self, client: httpx.AsyncClient, request: FetchRequest) -> FetchResult:
+    async def _follow(self, client: httpx.AsyncClient, policy: AddressPolicy,
+                      request: FetchRequest) -> FetchResult:
         url = _checked_url(request.url)
         visited = {str(url)}
         budget = self._timeout
         started = asyncio.get_running_loop().time()
-        for _hop in range(self._max_redirects + 1):
-            reply, budget = await self._timed_exchange(client, url, request, budget)
+        for hop in range(self._max_redirects + 1):
+            try:
+                if hop:  # an address in any spelling is refused before resolving or connecting
+                    policy.check(str(url))
+                reply, budget = await self._timed_exchange(client, url, request, budget)
+            except AddressRefused:
+                raise FetchError(_refusal(request, redirected=bool(hop))) from None
             if reply.location is None:
                 elapsed = asyncio.get_running_loop().time() - started
                 return _result(request, url, reply, elapsed)
@@ -190,6 +229,9 @@ class Fetcher:
             if not location:
                 raise FetchError(f"{_status_text(status)} without a Location header",
                                  status=status)
+            if len(location) > MAX_LOCATION:
+                raise FetchError(f"refused a redirect to a URL of {len(location):,} characters "
+                                 f"(at most {MAX_LOCATION:,})", status=status)
             return _Reply(status, response.headers, None, location)
         if status == 304:
             return _Reply(status, response.headers, None)
@@ -228,6 +270,18 @@ class Fetcher:
 
     def _too_large(self) -> FetchError:
         return FetchError(f"response larger than {_size_text(self._max_body)}")
+
+
+class _VettedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport on a pool of vetted connections (monitor/feeds/connect.py).
+
+    httpx 0.28 takes no network backend (encode/httpx#3749 proposes one), so the pool is set
+    in place of the one ``AsyncHTTPTransport.__init__`` would build: that pool is all the
+    transport holds, and building it first would load the CA bundle for nothing.
+    """
+
+    def __init__(self, pool: VettedPool) -> None:  # no super().__init__(): see above
+        self._pool = pool
 
 
 @dataclass(frozen=True)
@@ -299,14 +353,28 @@ def _redirect_target(current: httpx.URL, location: str, visited: set[str]) -> ht
     try:
         target = current.join(location)
     except httpx.InvalidURL:
-        raise FetchError(f"redirect to an invalid URL: {location}") from None
+        raise FetchError(f"redirect to an invalid URL: {_shown(location)}") from None
     if target.scheme not in ("http", "https"):
-        raise FetchError(f"refused redirect to a non-HTTP URL: {target}")
+        raise FetchError(f"refused redirect to a non-HTTP URL: {_shown(str(target))}")
     if not target.host:
-        raise FetchError(f"redirect to an invalid URL: {location}")
+        raise FetchError(f"redirect to an invalid URL: {_shown(location)}")
     if str(target) in visited:
-        raise FetchError(f"redirect loop: {target} redirects back to itself")
+        raise FetchError(f"redirect loop: {_shown(str(target))} redirects back to itself")
     return target
+
+
+def _refusal(request: FetchRequest, *, redirected: bool) -> str:
+    """One text per kind of hop, whatever the address, its port or why it is refused."""
+    if redirected:
+        return f"redirected to {REFUSED_ADDRESS}"
+    if request.feed_url and request.feed_url != request.url:
+        return f"the link leads to {REFUSED_ADDRESS}"
+    return (f"the feed's host name leads to {REFUSED_ADDRESS}; "
+            "[polling] allow_private_addresses allows it")
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "…"
 
 
 def _status_text(status: int) -> str:
@@ -334,7 +402,7 @@ def network_error(exc: Exception, url: httpx.URL, timed_out: str) -> FetchError:
             reason = str(cause.reason or cause).replace("_", " ").lower()
             return FetchError(f"TLS error: {reason}")
         if isinstance(cause, socket.gaierror):
-            return FetchError(f"could not resolve host name {url.host}")
+            return FetchError(f"could not resolve host name {_shown(url.host)}")
         if isinstance(cause, ConnectionRefusedError):
             return FetchError("connection refused")
         if isinstance(cause, ConnectionResetError):
@@ -347,7 +415,7 @@ def network_error(exc: Exception, url: httpx.URL, timed_out: str) -> FetchError:
     if isinstance(exc, httpx.UnsupportedProtocol):
         return FetchError(f"invalid URL: {exc}")
     if isinstance(exc, UnicodeError):
-        return FetchError(f"invalid host name {url.host}")
+        return FetchError(f"invalid host name {_shown(url.host)}")
     if isinstance(exc, httpx.RemoteProtocolError):
         return _protocol_error(str(exc))
     if isinstance(exc, httpx.ConnectError):

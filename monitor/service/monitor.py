@@ -174,6 +174,7 @@ async def _open_fetcher(polling: PollingConfig) -> Fetcher:
     fetcher = Fetcher(
         concurrency=polling.concurrency, per_host=polling.per_host,
         timeout=polling.timeout.total_seconds(), max_body=polling.max_body,
-        max_redirects=polling.max_redirects, user_agent=polling.user_agent)
+        max_redirects=polling.max_redirects, user_agent=polling.user_agent,
+        allow_private_addresses=polling.allow_private_addresses)
     await fetcher.__aenter__()
     return fetcher

@@ -8,6 +8,7 @@ checks in monitor.settings.channels (common keys) and .channel_settings (each ty
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ from monitor.settings.tables import (
     Table,
     Unresolved,
     check_duplicates,
+    describe,
     format_duration,
     interpolate,
     parse_duration,
@@ -87,6 +89,8 @@ class PollingConfig:
     max_entries: int = 500             # per fetch, the newest; the rest are counted, not stored
     max_interval: timedelta = timedelta(hours=6)      # cap on failure backoff
     user_agent: str = "Armswatch/0.1 (+https://github.com/armswatch/armswatch; news monitor)"
+    # Non-global networks every feed may reach (monitor/feeds/addresses.py); true is everything.
+    allow_private_addresses: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,8 @@ class Config:
 TOP_KEYS = ("storage", "polling", "feeds", "channels")
 STORAGE_KEYS = ("path",)
 POLLING_KEYS = ("interval", "concurrency", "per_host", "timeout", "parse_timeout", "max_body",
-                "max_redirects", "max_entries", "max_interval", "user_agent")
+                "max_redirects", "max_entries", "max_interval", "user_agent",
+                "allow_private_addresses")
 FEED_KEYS = ("name", "url", "language", "interval")
 DEFAULT_BACKLOG = timedelta(days=7)
 _LANGUAGE = re.compile(r"[a-z]{2}")
@@ -165,6 +170,10 @@ def summarise(config: Config) -> list[str]:
         f"once ({polling.per_host} per host), timeout {format_duration(polling.timeout)}",
         f"feeds: {len(config.feeds)}",
     ]
+    if polling.allow_private_addresses:
+        allowed = ("every address" if polling.allow_private_addresses == _EVERY_NETWORK else
+                   ", ".join(str(network) for network in polling.allow_private_addresses))
+        lines.insert(3, f"private addresses allowed: {allowed}")
     for feed in config.feeds:
         language = f" [{feed.language}]" if feed.language else ""
         lines.append(f"  {feed.name}: every {format_duration(feed.interval)}{language}")
@@ -260,6 +269,7 @@ def _read_polling(table: Table | None) -> PollingConfig:
         max_entries=table.integer("max_entries", defaults.max_entries, low=1, high=100_000),
         max_interval=table.duration("max_interval", defaults.max_interval),
         user_agent=table.text("user_agent", defaults.user_agent),
+        allow_private_addresses=_private_networks(table),
     )
     if polling.max_interval < polling.interval:
         table.problem("max_interval", f"{format_duration(polling.max_interval)} is shorter "
@@ -281,6 +291,34 @@ def _max_body(table: Table, default: int) -> int:
                       f'"10MB", not {quote(value) if isinstance(value, str) else value!r}')
         return default
     return size
+
+
+_EVERY_NETWORK = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+
+
+def _private_networks(table: Table
+                      ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """`allow_private_addresses`: false (the default), true (every address), or a list of
+    networks and addresses such as ["10.20.0.0/16", "fd00::/8", "192.168.1.5"]."""
+    value = table.data.get("allow_private_addresses", False)
+    if isinstance(value, bool):
+        return _EVERY_NETWORK if value else ()
+    if not isinstance(value, list):
+        table.problem("allow_private_addresses", "must be true, false or a list of networks "
+                      f'such as ["10.0.0.0/8"], not {describe(value)}')
+        return ()
+    table.strings("allow_private_addresses")  # reports what is not a string
+    networks = []
+    for index, text in enumerate(value):
+        if not isinstance(text, str) or not text.strip():
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text.strip(), strict=False))
+        except ValueError:
+            table.report.problem(table.at("allow_private_addresses", index),
+                                 f"{quote(text)} is not an IP address or network "
+                                 '(e.g. "10.0.0.0/8", "fd00::/8", "192.168.1.5")')
+    return tuple(networks)
 
 
 def _read_feeds(top: Table, written: Table, default_interval: timedelta,
