@@ -24,14 +24,22 @@ class ConfigError(ArmswatchError):
 
 
 class FetchError(ArmswatchError):
-    """A feed could not be fetched; the message says why in plain words."""
+    """A feed could not be fetched; the message says why in plain words.
+
+    ``local_cause`` names a failure that may lie on this machine's side of the network rather
+    than the feed's: ``dns`` (name resolution), ``unreachable`` (no route), ``proxy``,
+    ``refused``. One such failure means little; most feeds failing with one together is an
+    outage of the monitor's own network (monitor/poll/outage.py).
+    """
 
     def __init__(self, message: str, *, status: int | None = None,
-                 retry_after: float | None = None, gone: bool = False) -> None:
+                 retry_after: float | None = None, gone: bool = False,
+                 local_cause: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
         self.gone = gone
+        self.local_cause = local_cause
 
 
 class ParseError(ArmswatchError):

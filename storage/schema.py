@@ -198,6 +198,26 @@ def add_feed_warning(db: Database) -> None:
     db.execute("ALTER TABLE feeds ADD COLUMN warning TEXT")
 
 
+# 0005: outages of the monitor's own network (monitor/poll/outage.py), one row each: a cycle in
+# which most feeds failed with one local cause opens a row or extends the open one; the first
+# cycle that reaches a feed again closes it (``ended``). `armswatch status` shows the last one.
+_NETWORK_OUTAGES = """CREATE TABLE network_outages (
+    id INTEGER PRIMARY KEY,
+    cause TEXT NOT NULL,
+    started TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    ended TEXT,
+    polls INTEGER NOT NULL DEFAULT 1,
+    failed_feeds INTEGER NOT NULL,
+    polled_feeds INTEGER NOT NULL
+)"""
+
+
+@MIGRATIONS(name="0005_network_outages")
+def create_network_outages(db: Database) -> None:
+    db.execute(_NETWORK_OUTAGES)
+
+
 def apply_migrations(db: Database) -> None:
     """Bring the schema up to date; a no-op when nothing is pending."""
     MIGRATIONS.apply(db)

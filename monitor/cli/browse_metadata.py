@@ -116,6 +116,13 @@ def _tables() -> dict[str, Any]:
             "description": "Which article went to which channel, in which digest: each "
                            "article reaches each channel once.",
         },
+        "network_outages": {
+            "description": "Outages of the monitor's own network: poll cycles in which most "
+                           "feeds failed with one local cause (name resolution, no route, "
+                           "proxy, refused), when each began, was last seen and ended. Feeds "
+                           "do not back off for them.",
+            "sort_desc": "started",
+        },
         "_sqlite_migrations": {"hidden": True},
     }
 

@@ -1,12 +1,15 @@
 """Text laid out to fit the terminal: tables whose prose columns wrap and whose secondary columns
-give way on a narrow screen, and free text wrapped with a hanging indent.
+give way on a narrow screen, and free text wrapped with a hanging indent — all of it printable.
 
 Nothing is ever cut: a value too long for its column wraps onto more lines. Widths count
 characters, which is right for the Latin scripts of our feeds (no double-width East Asian text).
+Feed text is a stranger's: its control characters and escape sequences are removed before it
+reaches a terminal (``printable``), so a title cannot recolour, retitle, hide or reorder output.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -14,6 +17,24 @@ from dataclasses import dataclass
 
 GAP = "  "             # between columns
 NARROWEST = 40         # below this, lay out as if the terminal were this wide
+
+# Escape sequences, removed whole (the text an OSC 8 hyperlink wraps stays): CSI (colours, cursor
+# moves, screen clears); OSC (window title, hyperlinks, clipboard), DCS, SOS, PM and APC up to
+# their terminator, the line's end or the text's; any other ESC sequence. 7-bit and 8-bit forms.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|(?=\n)|\Z)"
+    r"|\x1b[ -/]*[0-~]?")
+# What is left of C0 and C1 but the line break (a tab becomes a space), DEL, and the
+# bidirectional controls that make text display in another order than it reads ("Trojan Source").
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to write to a terminal: escape sequences and control characters removed,
+    tabs made spaces; line breaks stay."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text).replace("\t", " "))
 
 
 def terminal_width() -> int:
@@ -33,6 +54,7 @@ def table(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) 
     """`rows` (cells may hold several lines) under a header, in at most `width` columns when
     the columns that never give way fit. Rows are set apart by a blank line when any of them
     takes more than one line."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     natural = [max([len(c.header)] + [len(line) for row in rows for line in row[i].splitlines()])
                for i, c in enumerate(columns)]
     shown = _shown(columns, natural, width)
@@ -108,7 +130,7 @@ def wrap(line: str, width: int) -> list[str]:
 
 
 def wrap_lines(lines: Iterable[str], width: int) -> str:
-    return "\n".join(piece for line in lines for piece in wrap(line, width))
+    return "\n".join(piece for line in lines for piece in wrap(printable(line), width))
 
 
 def _join(cells: Sequence[str], widths: dict[int, int], columns: Sequence[Column],

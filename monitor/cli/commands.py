@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from alerts.config import ChannelConfig
-from monitor.cli.columns import terminal_width, wrap_lines
+from monitor.cli.columns import printable, terminal_width, wrap_lines
 from monitor.cli.context import Context, pass_context
 from monitor.cli.init import init
 from monitor.cli.output import format_hits
@@ -30,7 +30,7 @@ from storage.errors import ArmswatchError, ConfigError
 
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(printable(f"error: {message}"), err=True)
     sys.exit(code)
 
 
@@ -98,7 +98,7 @@ async def _poll(ctx: Context, names: tuple[str, ...], every: bool) -> PollReport
         with _progress(len(selected)) as advance:
             report = await monitor.poll(selected, on_feed_done=advance)
         for alert in await monitor.send_alerts(report):
-            click.echo(f"alert: {alert.summary()}")
+            click.echo(printable(f"alert: {alert.summary()}"))
         return report
 
 
@@ -117,7 +117,7 @@ def _progress(total: int) -> Iterator[Callable[[FeedOutcome], None]]:
                            width=max(terminal_width() - 1 - clutter, 4),
                            item_show_func=lambda s: s) as bar:
         def advance(outcome: FeedOutcome) -> None:
-            name = outcome.feed
+            name = printable(outcome.feed)
             bar.update(1, name if len(name) <= feed_width else name[:feed_width - 1] + "…")
         yield advance
 
@@ -125,10 +125,12 @@ def _progress(total: int) -> Iterator[Callable[[FeedOutcome], None]]:
 def _print_report(report: PollReport) -> None:
     # One line per failed feed, however long: it is what people grep a poll's log for.
     click.echo(report.summary())
-    for failure in sorted(report.failures, key=lambda o: o.feed):
-        click.echo(f"  failed: {failure.feed}: {failure.error}")
+    if report.outage is not None:   # one line for the feeds our own network failed
+        click.echo(report.outage.line())
+    for failure in sorted(report.own_failures, key=lambda o: o.feed):
+        click.echo(printable(f"  failed: {failure.feed}: {failure.error}"))
     for read in sorted(report.warnings, key=lambda o: o.feed):
-        click.echo(f"  warning: {read.feed}: {read.warning}")
+        click.echo(printable(f"  warning: {read.feed}: {read.warning}"))
 
 
 @cli.command()
@@ -162,7 +164,7 @@ def watch_test(ctx: Context, text: str | None, file: Any) -> None:
     body = text if text is not None else file.read()
     explanation = WatchList(ctx.config.watch).explain(body)
     for line in explanation.lines():
-        click.echo(line)
+        click.echo(printable(line))   # the text may be a pasted article, escapes and all
 
 
 @cli.command()
@@ -181,8 +183,8 @@ def digest(ctx: Context, names: tuple[str, ...], dry_run: bool, preview: Path | 
                       preview_path=preview, retry_now=True)
     for report in reports:
         if dry_run and report.preview:
-            click.echo(report.preview)
-        click.echo(report.summary())
+            click.echo(printable(report.preview))
+        click.echo(printable(report.summary()))
     failed = any(r.failed for r in reports)   # each failure is on its channel's line above
     if preview is not None and not failed:
         click.echo(f"HTML preview written to {preview}")

@@ -90,6 +90,16 @@ def _evidence(matches: Sequence[Match]) -> str:
     return "\n".join(lines)
 
 
+# A spreadsheet reads a cell starting with one of these as a formula: a feed's title
+# "=HYPERLINK(...)" would run when the CSV is opened. OWASP's advice: prefix such a cell with '.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it as text, never evaluates it."""
+    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
+
+
 def _hits_csv(hits: Sequence[Hit]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -97,11 +107,11 @@ def _hits_csv(hits: Sequence[Hit]) -> str:
                      "terms", "title", "url"])
     for h in hits:
         record = hit_record(h)
-        writer.writerow([
+        writer.writerow([spreadsheet_safe(cell) for cell in (
             record["id"], record["published"], record["first_seen"], record["feed"],
             record["language"] or "", "; ".join(record["programs"]), "; ".join(record["topics"]),
             "; ".join(sorted({m.term for m in h.matches})), record["title"], record["url"] or "",
-        ])
+        )])
     return out.getvalue().rstrip("\n")
 
 

@@ -19,8 +19,9 @@ from monitor.cli.columns import terminal_width, wrap_lines
 from monitor.cli.context import Context, pass_context
 from monitor.cli.filters import FilterError, parse_since, resolve_item, resolve_language
 from monitor.cli.output import HIT_FORMATS, format_feeds, format_hits
-from monitor.service import assess
+from monitor.service import assess, outage_line
 from storage.hits import SearchError, fts_query
+from storage.outages import NetworkOutages
 from storage.outbox import DigestOutbox
 from storage.store import Store
 
@@ -110,6 +111,10 @@ def feeds(ctx: Context, fmt: str) -> None:
     """Feed health: status, articles, last check, next check, last error."""
     with ctx.read_only_store() as store:
         health = ctx.feed_health(store)
+        outage = NetworkOutages(store).ongoing()
+    if outage is not None and fmt == "table":
+        # Outage polls leave each feed's row as it was: say why the checks look old.
+        click.echo(wrap_lines([outage_line(outage), ""], terminal_width()))
     click.echo(format_feeds(health, fmt, width=terminal_width()))
 
 
@@ -124,9 +129,10 @@ def status(ctx: Context, fmt: str) -> None:
         feeds = ctx.feed_health(store)
         outbox = DigestOutbox(store)
         pending = [d for name in settings.channels if (d := outbox.pending(name)) is not None]
+        outage = NetworkOutages(store).last()
     # The longest feed interval: every feed has had its chance within three of them.
     health = assess(feeds, pending, now=datetime.now(UTC), interval=settings.interval,
-                    config_problems=settings.problems)
+                    config_problems=settings.problems, outage=outage)
     if fmt == "json":
         click.echo(json.dumps(health.record(), indent=2, ensure_ascii=False))
     else:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import errno
 import re
 import socket
 import ssl
@@ -394,6 +395,31 @@ def _status_error(status: int, headers: httpx.Headers) -> FetchError:
 
 
 def network_error(exc: Exception, url: httpx.URL, timed_out: str) -> FetchError:
+    """The FetchError for a network failure: its words, and whether the cause may be local."""
+    error = _described(exc, url, timed_out)
+    error.local_cause = _local_cause(exc)
+    return error
+
+
+def _local_cause(exc: BaseException) -> str | None:
+    """``dns``, ``unreachable``, ``proxy`` or ``refused`` when the failure may lie on our side
+    of the network (monitor/poll/outage.py decides whether it does); None otherwise."""
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            return "dns"
+        if isinstance(cause, httpx.ProxyError):
+            return "proxy"
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused"
+        if isinstance(cause, OSError) and cause.errno in _UNREACHABLE:
+            return "unreachable"
+    return None
+
+
+_UNREACHABLE = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN})
+
+
+def _described(exc: Exception, url: httpx.URL, timed_out: str) -> FetchError:
     """Plain words for what went wrong, looking through httpx's chain of wrapped exceptions."""
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):

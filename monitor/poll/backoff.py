@@ -71,3 +71,12 @@ def failure_delay(count: int, *, interval: timedelta, max_interval: timedelta,
     jitter: float = (rng or random).uniform(0.8, 1.2)
     delay: timedelta = base * jitter
     return min(delay, cap)
+
+
+def after_outage(state: FeedState, *, now: datetime, interval: timedelta) -> FeedState:
+    """The state after a fetch that failed because the monitor's own network was down
+    (monitor/poll/outage.py): as if the feed had not been tried — its status, error and count
+    of failures stay as they were — and checked again at its normal interval (a feed polled by
+    name before it was due keeps its later next check)."""
+    due = now + interval
+    return replace(state, next_check=max(state.next_check, due) if state.next_check else due)

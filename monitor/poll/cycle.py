@@ -13,12 +13,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
 from monitor.feeds import FetchRequest, FetchResult, ParsedFeed
 from monitor.matching import WatchList
 from monitor.poll import backoff as feedstate
+from monitor.poll.outage import Attempt, Outage, find_outage, reached_network
 from monitor.settings import FeedConfig, PollingConfig
 from storage.errors import FetchError, ParseError, StorageError
+from storage.outages import NetworkOutages
 from storage.records import Article, FeedState, Match
 from storage.store import Store
 
@@ -57,6 +60,7 @@ class FeedOutcome:
     hit_ids: tuple[str, ...] = ()   # ids of new articles that matched
     alert_ids: tuple[str, ...] = ()  # ... of those, the ones matching a high-priority item
     warning: str | None = None        # what the caps left out of the feed's body
+    local_cause: str | None = None   # a failure that may be our network's (FetchError's)
 
 
 @dataclass
@@ -64,6 +68,7 @@ class PollReport:
     started: datetime
     finished: datetime
     outcomes: list[FeedOutcome] = field(default_factory=list)
+    outage: Outage | None = None   # most feeds failed with one local cause: our network is down
 
     def count(self, *statuses: OutcomeStatus) -> int:
         return sum(1 for o in self.outcomes if o.status in statuses)
@@ -91,6 +96,12 @@ class PollReport:
     @property
     def failures(self) -> list[FeedOutcome]:
         return [o for o in self.outcomes if o.status in ("failed", "gone")]
+
+    @property
+    def own_failures(self) -> list[FeedOutcome]:
+        """Failures of the feeds themselves: those an outage explains are left out."""
+        explained = self.outage.feeds if self.outage is not None else frozenset()
+        return [o for o in self.failures if o.feed not in explained]
 
     @property
     def duration(self) -> float:
@@ -133,6 +144,8 @@ class Poller:
         """Poll these feeds now, concurrently (the fetcher bounds the concurrency)."""
         if feeds:  # a new feed or a changed URL is recorded before its state is read
             self.store.feeds.sync((f.name, f.display_url) for f in feeds)
+        # Kept to restore, should the cycle turn out to be an outage of our own network.
+        before = {s.name: s for s in self.store.feeds.all()} if feeds else {}
         report = PollReport(started=self.clock(), finished=self.clock())
 
         async def one(feed: FeedConfig) -> None:
@@ -149,8 +162,35 @@ class Poller:
             # One feed's storage failure ends the cycle (the group cancelled the others): raise
             # it as itself, for a one-line message, not wrapped in an ExceptionGroup.
             raise failed.exceptions[0] from None
+        if report.outcomes:
+            report.outage = self._judge_outage(feeds, report.outcomes, before)
         report.finished = self.clock()
         return report
+
+    def _judge_outage(self, feeds: Sequence[FeedConfig], outcomes: Sequence[FeedOutcome],
+                      before: Mapping[str, FeedState]) -> Outage | None:
+        """Record an outage of our own network, and undo the backoff it gave each feed: the
+        feeds are checked again at their normal interval. A cycle that reached a feed ends it."""
+        by_name = {f.name: f for f in feeds}
+        attempts = [Attempt(feed=o.feed, host=urlsplit(by_name[o.feed].url).hostname or "",
+                            local_cause=o.local_cause) for o in outcomes]
+        outages = NetworkOutages(self.store)
+        ongoing = outages.ongoing()
+        outage = find_outage(attempts, ongoing=ongoing is not None)
+        now = self.clock()
+        if outage is None:
+            if ongoing is not None and reached_network(attempts):
+                outages.end(now)
+            return None
+        with self.store.transaction():
+            for name in sorted(outage.feeds):
+                feed = by_name[name]
+                state = before.get(name) or FeedState(name=name, url=feed.display_url)
+                self.store.save_feed_state(
+                    feedstate.after_outage(state, now=now, interval=feed.interval))
+            outages.record(cause=outage.cause, failed_feeds=outage.failed,
+                           polled_feeds=outage.polled, now=now)
+        return outage
 
     async def poll_feed_safely(self, feed: FeedConfig) -> FeedOutcome:
         """poll_feed, with a bug in handling one feed's data kept to that feed.
@@ -175,7 +215,8 @@ class Poller:
                 name=feed.name, url=feed.url, etag=state.etag, last_modified=state.last_modified))
         except FetchError as exc:
             return self._failed(feed, state, str(exc), http_status=exc.status,
-                                retry_after=exc.retry_after, gone=exc.gone)
+                                retry_after=exc.retry_after, gone=exc.gone,
+                                local_cause=exc.local_cause)
         if result.not_modified or result.body is None:
             return self._unchanged(feed, state, result, "not_modified")
         body_hash = hashlib.sha256(result.body).hexdigest()
@@ -227,14 +268,15 @@ class Poller:
 
     def _failed(self, feed: FeedConfig, state: FeedState, error: str, *,
                 http_status: int | None, retry_after: float | None = None,
-                gone: bool = False) -> FeedOutcome:
+                gone: bool = False, local_cause: str | None = None) -> FeedOutcome:
         error = feed.redact(error)  # a message may quote the URL, with its ${VAR} filled in
         new_state = feedstate.after_failure(
             state, now=self.clock(), interval=feed.interval,
             max_interval=self.polling.max_interval, error=error, http_status=http_status,
             retry_after=retry_after, gone=gone)
         self.store.save_feed_state(new_state)
-        return FeedOutcome(feed=feed.name, status="gone" if gone else "failed", error=error)
+        return FeedOutcome(feed=feed.name, status="gone" if gone else "failed", error=error,
+                           local_cause=local_cause)
 
 
 def _redacted(article: Article, feed: FeedConfig) -> Article:

@@ -2,7 +2,9 @@
 
 The last successful poll is the newest successful check of any feed: when every feed fails (the
 network is down) or nothing polls (the service is stopped), it falls behind, and after three
-poll intervals the status turns unhealthy — the container healthcheck's signal. A config edit
+poll intervals the status turns unhealthy — the container healthcheck's signal. An outage of the
+monitor's own network (recorded by the poll cycle) is named as such, and is the reason given
+when it is what stalled polling. A config edit
 that a running service refuses is reported too, but it does not make the service unhealthy: the
 service goes on polling with its last good config.
 """
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from monitor.poll import cause_words
+from storage.outages import OutageRecord
 from storage.outbox import DigestRecord
 from storage.records import FeedHealth
 
@@ -29,6 +33,7 @@ class Health:
     pending: Sequence[DigestRecord]
     reason: str
     config_problems: Sequence[str] = ()   # an edit a running service does not apply
+    outage: OutageRecord | None = None     # the open network outage, else the last one
 
     @property
     def failing(self) -> list[FeedHealth]:
@@ -38,6 +43,8 @@ class Health:
         out = [f"{'healthy' if self.healthy else 'UNHEALTHY'}: {self.reason}",
                f"last poll: {_when(self.last_check)}",
                f"last successful poll: {_when(self.last_success)}"]
+        if self.outage is not None:
+            out.append(outage_line(self.outage))
         if self.config_problems:
             out.append(f"config: {len(self.config_problems)} problem(s), not applied; a running "
                        "service keeps its last good config (`armswatch check` shows them)")
@@ -61,6 +68,7 @@ class Health:
             "healthy": self.healthy, "reason": self.reason,
             "last_check": _iso(self.last_check), "last_success": _iso(self.last_success),
             "config_problems": list(self.config_problems),
+            "network_outage": _outage_record(self.outage),
             "failing_feeds": [{"name": f.state.name, "error": f.state.error,
                                "failing_since": _iso(f.state.failing_since)}
                               for f in self.failing],
@@ -70,8 +78,11 @@ class Health:
 
 
 def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now: datetime,
-           interval: timedelta, config_problems: Sequence[str] = ()) -> Health:
+           interval: timedelta, config_problems: Sequence[str] = (),
+           outage: OutageRecord | None = None) -> Health:
     checks = [f.state.last_checked for f in feeds if f.state.last_checked]
+    if outage is not None and outage.ongoing:
+        checks.append(outage.last_seen)   # outage polls leave the feeds' own checks as they were
     successes = [f.state.last_success for f in feeds if f.state.last_success]
     last_check = max(checks, default=None)
     last_success = max(successes, default=None)
@@ -82,9 +93,33 @@ def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now:
         healthy = False
         reason = (f"the last successful poll was {_ago(now - last_success)} ago, more than "
                   f"three poll intervals ({_ago(limit)})")
+        if outage is not None and outage.ongoing:
+            reason = f"network outage since {_when(outage.started)}: {reason}"
     else:
         healthy, reason = True, f"last successful poll {_ago(now - last_success)} ago"
-    return Health(healthy, last_check, last_success, feeds, pending, reason, config_problems)
+    return Health(healthy, last_check, last_success, feeds, pending, reason, config_problems,
+                  outage)
+
+
+def outage_line(outage: OutageRecord) -> str:
+    words = cause_words(outage.cause)
+    if outage.ongoing:
+        return (f"network outage since {_when(outage.started)}: {outage.failed_feeds} of "
+                f"{outage.polled_feeds} feeds failed with '{words}' at {_when(outage.last_seen)} "
+                f"({outage.polls} poll(s) so far); feeds are checked again at their normal "
+                "interval, without backoff")
+    return (f"last network outage: {_when(outage.started)} to {_when(outage.ended)} "
+            f"('{words}', {outage.polls} poll(s))")
+
+
+def _outage_record(outage: OutageRecord | None) -> dict[str, Any] | None:
+    if outage is None:
+        return None
+    return {"ongoing": outage.ongoing, "cause": outage.cause,
+            "cause_text": cause_words(outage.cause), "started": _iso(outage.started),
+            "last_seen": _iso(outage.last_seen), "ended": _iso(outage.ended),
+            "polls": outage.polls, "failed_feeds": outage.failed_feeds,
+            "polled_feeds": outage.polled_feeds}
 
 
 def _ago(span: timedelta) -> str:

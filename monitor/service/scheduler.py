@@ -138,7 +138,7 @@ class Scheduler:
             self._sync_channels(self._service.config.channels)
             self._sync_tick()
         report = await self._service.poll_due()
-        for failure in report.failures:
+        for failure in report.own_failures:
             log.warning("feed %r failed: %s", failure.feed, failure.error,
                         extra={"fields": {"event": "feed_failed", "feed": failure.feed,
                                           "error": failure.error}})
@@ -146,7 +146,11 @@ class Scheduler:
             log.warning("feed %r: %s", read.feed, read.warning,
                         extra={"fields": {"event": "feed_warning", "feed": read.feed,
                                           "warning": read.warning}})
-        if report.outcomes:
+        if report.outage is not None:
+            # One line for the cycle, not one per feed: the network failed, not the feeds.
+            log.warning("%s", report.outage.line(), extra={"fields": {
+                **poll_fields(report), "event": "outage", "cause": report.outage.cause}})
+        elif report.outcomes:
             log.info("poll: %s", report.summary(), extra={"fields": poll_fields(report)})
 
     def _digest(self, channel: ChannelConfig) -> Callable[[], Awaitable[None]]:
