@@ -151,7 +151,9 @@ def test_500_hits_split_into_slack_messages_within_block_kit_limits() -> None:
     failing = tuple(FeedState(name=f"Feed {i}", url="https://x", status="failed", error="HTTP 500",
                               error_count=4) for i in range(40))
     context = DigestContext(7, NOW, NOW - timedelta(days=1), NOW, failing_feeds=failing)
-    payloads = render_slack(make(hits, context))
+    # A channel that lists up to 500 hits and takes 500 from one feed as no burst.
+    listing_all = channel("slack", "slack", max_entries=500, burst=500)
+    payloads = render_slack(make(hits, context, listing_all))
     assert len(payloads) > 1
     for number, payload in enumerate(payloads, start=1):
         assert slack_problem(payload) is None, number

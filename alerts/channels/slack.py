@@ -16,7 +16,7 @@ from collections.abc import Callable
 import httpx
 
 from alerts.config import SlackSettings
-from alerts.digest import Digest
+from alerts.digest import Digest, fit
 from alerts.render_slack import Payload, render_slack
 from alerts.wording import clean
 from storage.errors import DeliveryError
@@ -41,13 +41,15 @@ class SlackChannel:
         self.min_interval = settings.min_interval.total_seconds()
         self.retries = settings.retries
         self.retry_delay = settings.retry_delay.total_seconds()
+        self.max_messages = settings.max_messages
         self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"SlackChannel(name={self.name!r})"
 
     def send(self, digest: Digest, *, message_id: str) -> str | None:
-        payloads = render_slack(digest)
+        # At most max_messages posts: a flood becomes a few posts that say what they left out.
+        payloads = fit(digest, render_slack, len, self.max_messages)
         with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
             budget = [self.max_wait]
             for number, payload in enumerate(payloads, start=1):
