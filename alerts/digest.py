@@ -66,8 +66,7 @@ class ChannelFailure:
     attempts: int
     error: str
     since: datetime
-    digest_id: int | None = None
-    failed: bool = False             # refused for good and marked failed: no longer retried
+    failed: int = 0                  # digests refused for good and marked failed (not retried)
 
 
 @dataclass(frozen=True)

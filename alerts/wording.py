@@ -175,8 +175,9 @@ def feed_problems(digest: Digest) -> list[str]:
 def channel_problem(failure: ChannelFailure, digest: Digest) -> str:
     error = clean(failure.error, ERROR_LIMIT)
     if failure.failed:
-        return (f"Channel {failure.channel}: digest {failure.digest_id} was refused for good "
-                f"and marked failed ({error}); `armswatch digest failed` lists it")
+        return (f"Channel {failure.channel}: {plural(failure.failed, 'digest')} refused for good "
+                f"and marked failed (the last: {error}); `armswatch digest failed` lists "
+                f"{'it' if failure.failed == 1 else 'them'}")
     return (f"Channel {failure.channel}: {error} — "
             f"{plural(failure.attempts, 'failed attempt')} since {when(failure.since, digest)}")
 

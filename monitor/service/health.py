@@ -2,9 +2,11 @@
 
 The last successful poll is the newest successful check of any feed: when every feed fails (the
 network is down) or nothing polls (the service is stopped), it falls behind, and after three
-poll intervals the status turns unhealthy — the container healthcheck's signal. A config edit
-that a running service refuses is reported too, but it does not make the service unhealthy: the
-service goes on polling with its last good config.
+poll intervals the status turns unhealthy — the container healthcheck's signal. So does a digest
+a channel refused for good (marked failed): its hits reached nobody until it is re-sent or
+dropped (`armswatch digest failed`). A config edit that a running service refuses is reported
+too, but it does not make the service unhealthy: the service goes on polling with its last good
+config.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Health:
     pending: Sequence[DigestRecord]
     reason: str
     config_problems: Sequence[str] = ()   # an edit a running service does not apply
+    failed: Sequence[DigestRecord] = ()   # digests refused for good, not re-sent or dropped
 
     @property
     def failing(self) -> list[FeedHealth]:
@@ -54,6 +57,11 @@ class Health:
         for digest in self.pending:
             why = f": {digest.last_error}" if digest.last_error else ""
             out.append(f"  {digest.channel}: digest {digest.id}, {digest.attempts} attempt(s){why}")
+        if self.failed:
+            out.append(f"failed digests: {len(self.failed)} (`armswatch digest failed` lists "
+                       "them, `armswatch digest resend` or `drop` settles them)")
+        for digest in self.failed:
+            out.append(f"  {digest.channel}: digest {digest.id}: {_error(digest)}")
         return out
 
     def record(self) -> dict[str, Any]:
@@ -66,11 +74,14 @@ class Health:
                               for f in self.failing],
             "pending_digests": [{"channel": d.channel, "id": d.id, "attempts": d.attempts,
                                  "error": d.last_error} for d in self.pending],
+            "failed_digests": [{"channel": d.channel, "id": d.id, "attempts": d.attempts,
+                                "error": d.last_error} for d in self.failed],
         }
 
 
 def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now: datetime,
-           interval: timedelta, config_problems: Sequence[str] = ()) -> Health:
+           interval: timedelta, config_problems: Sequence[str] = (),
+           failed: Sequence[DigestRecord] = ()) -> Health:
     checks = [f.state.last_checked for f in feeds if f.state.last_checked]
     successes = [f.state.last_success for f in feeds if f.state.last_success]
     last_check = max(checks, default=None)
@@ -82,9 +93,30 @@ def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now:
         healthy = False
         reason = (f"the last successful poll was {_ago(now - last_success)} ago, more than "
                   f"three poll intervals ({_ago(limit)})")
+    elif failed:
+        healthy, reason = False, _failed_reason(failed)
     else:
         healthy, reason = True, f"last successful poll {_ago(now - last_success)} ago"
-    return Health(healthy, last_check, last_success, feeds, pending, reason, config_problems)
+    return Health(healthy, last_check, last_success, feeds, pending, reason, config_problems,
+                  failed)
+
+
+def _error(digest: DigestRecord) -> str:
+    return _clip(digest.last_error or "refused")
+
+
+def _failed_reason(failed: Sequence[DigestRecord]) -> str:
+    if len(failed) == 1:
+        digest = failed[0]
+        return (f"channel {digest.channel} refused digest {digest.id} for good: "
+                f"{_error(digest)}")
+    channels = ", ".join(dict.fromkeys(d.channel for d in failed))
+    return f"{len(failed)} digests were refused for good (channels {channels})"
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _ago(span: timedelta) -> str:
