@@ -210,7 +210,8 @@ def _new_digest(run: _Run, only_articles: Collection[str] | None) -> DeliveryRep
         if run.outbox.alerts_since(run.name, run.now - timedelta(hours=1)) >= limit:
             return DeliveryReport(run.name, skipped_reason=(
                 f"{plural(limit, 'alert')} sent in the last hour already (alerts_per_hour); "
-                f"{plural(len(plan.hits), 'new hit')} wait for the next digest"))
+                f"{plural(len(plan.hits), 'new hit')} "
+                f"{'waits' if len(plan.hits) == 1 else 'wait'} for the next digest"))
     record = run.outbox.create(
         run.name, plan.article_ids, created=run.now, period_start=plan.start, period_end=run.now,
         message_id=lambda digest_id: message_id_for(run.name, digest_id, run.now,

@@ -213,9 +213,10 @@ def burst_line(burst: Burst, digest: Digest) -> str:
     named = [f"{item} {count:,}" for item, count in burst.items[:BURST_ITEMS_NAMED]]
     if len(burst.items) > BURST_ITEMS_NAMED:
         named.append(f"+{len(burst.items) - BURST_ITEMS_NAMED} more items")
+    first, last = digest.local(burst.first_seen), digest.local(burst.last_seen)
     seen = when(burst.first_seen, digest)
-    if burst.last_seen != burst.first_seen:
-        seen += f" – {when(burst.last_seen, digest)}"
+    if last != first:
+        seen += f"–{last:%H:%M}" if last.date() == first.date() else f" – {when(last, digest)}"
     command = hits_command(burst.hits, burst.since, feed=burst.feed)
     return (f"{clean(burst.feed, FEED_NAME_LIMIT)} produced {plural(burst.hits, 'hit')} "
             f"({', '.join(named)}), first seen {seen}: an unusual burst, not listed; "

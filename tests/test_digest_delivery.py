@@ -127,6 +127,30 @@ def test_immediate_alert_sends_only_the_given_articles(store: Store,
     assert delivered(store, "plain") == set()
 
 
+def test_immediate_alerts_are_limited_per_hour_and_the_rest_wait_for_the_digest(
+        store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(store, [(article(str(n), first_seen=NOW + timedelta(minutes=n)), [match()])
+                 for n in range(4)])
+    alerts = channel("alerts", "stdout", immediate=True, alerts_per_hour=2)
+    reports = [deliver_pending(store, alerts, now=NOW + timedelta(minutes=10 + n),
+                               watch_order=WATCH_ORDER, only_articles=[f"a-{n}"])
+               for n in range(4)]
+    assert [r.sent for r in reports] == [True, True, False, False]
+    assert reports[2].skipped_reason == (
+        "2 alerts sent in the last hour already (alerts_per_hour); 1 new hit waits for the "
+        "next digest")
+    assert delivered(store, "alerts") == {"a-0", "a-1"}
+    assert capsys.readouterr().out.count("Armswatch alert:") == 2
+    # The overflow goes out with the next digest; an hour later alerts flow again.
+    digest = deliver_pending(store, alerts, now=NOW + timedelta(minutes=30),
+                             watch_order=WATCH_ORDER)
+    assert digest.sent and digest.hits == 2 and delivered(store, "alerts") == {
+        "a-0", "a-1", "a-2", "a-3"}
+    seed(store, [(article("late", first_seen=NOW + timedelta(minutes=70)), [match()])])
+    assert deliver_pending(store, alerts, now=NOW + timedelta(minutes=71),
+                           watch_order=WATCH_ORDER, only_articles=["a-late"]).sent
+
+
 def test_dry_run_shows_and_marks_nothing(store: Store, tmp_path: Path) -> None:
     seed(store, [(article("1", title=HOSTILE_TITLE), [match()])])
     preview = tmp_path / "preview" / "digest.html"

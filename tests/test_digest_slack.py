@@ -80,6 +80,23 @@ def test_400_is_reported_as_permanent_and_kept_pending(store: Store, slack: Slac
     assert digest_rows(store)[0]["status"] == "pending"
 
 
+def test_a_message_slack_refuses_is_failed_after_three_tries_and_the_next_goes_out(
+        store: Store, slack: SlackServer) -> None:
+    slack.queue(*[Answer(400, "invalid_blocks")] * 3)
+    reports = [deliver_pending(store, slack_channel(slack), now=NOW + timedelta(minutes=n),
+                               watch_order=WATCH_ORDER, retry_now=True) for n in range(3)]
+    assert [r.marked_failed for r in reports] == [False, False, True]
+    assert reports[0].error == "Slack refused the message (HTTP 400 Bad Request: invalid_blocks)"
+    assert "the server refuses this message itself (not the channel's settings)" in \
+        reports[2].summary() and "check webhook_url" not in reports[2].summary()
+    assert digest_rows(store)[0]["status"] == "failed"
+    seed(store, [(article("3", first_seen=NOW + timedelta(minutes=5)), [match()])])
+    after = deliver_pending(store, slack_channel(slack), now=NOW + timedelta(hours=1),
+                            watch_order=WATCH_ORDER)
+    assert after.sent and after.digest_id == 2 and after.hits == 1
+    assert "Story 3" in json.dumps(slack.accepted[-1])
+
+
 def test_unknown_webhook_path_is_a_clear_404(store: Store, slack: SlackServer) -> None:
     config = slack_channel(slack, webhook_url=slack.webhook_url + "-revoked")
     report = deliver_pending(store, config, now=NOW, watch_order=WATCH_ORDER)
