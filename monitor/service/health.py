@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.wording import ERROR_LIMIT, clean
 from storage.outbox import DigestRecord
 from storage.records import FeedHealth
 
@@ -102,7 +103,7 @@ def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now:
 
 
 def _error(digest: DigestRecord) -> str:
-    return _clip(digest.last_error or "refused")
+    return clean(digest.last_error or "refused", ERROR_LIMIT)
 
 
 def _failed_reason(failed: Sequence[DigestRecord]) -> str:
@@ -113,10 +114,6 @@ def _failed_reason(failed: Sequence[DigestRecord]) -> str:
     channels = ", ".join(dict.fromkeys(d.channel for d in failed))
     return f"{len(failed)} digests were refused for good (channels {channels})"
 
-
-def _clip(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[:limit - 1] + "…"
 
 
 def _ago(span: timedelta) -> str:
