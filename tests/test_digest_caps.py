@@ -78,13 +78,25 @@ def test_a_burst_is_one_line_and_the_other_feeds_are_listed(
 
 
 def test_the_file_channel_stays_within_its_size(store: Store, tmp_path: Path) -> None:
-    """The review's 100,000 hits made a 68 MB HTML file; here 5,000 long ones, 500 allowed."""
-    seed_feeds(store, feeds=100, per_feed=50, title="Misión Cortafuegos & <b>" + "x" * 2000)
+    """The review's 100,000 hits made a 68 MB HTML file. Here 500 may be listed, and each hit,
+    escaped ("&" is "&amp;" in HTML), is big enough that 500 would pass FILE_MAX_BYTES."""
+    loud = "&" * 400
+    for f in range(12):
+        seed(store, [(article(f"f{f}-{i}", feed=f"Feed {f}", title="Misión Cortafuegos " + loud,
+                              first_seen=NOW - timedelta(minutes=i + 1)),
+                      [match(snippet=f"{loud} Misión Cortafuegos {loud}"),
+                       match(term="Mission Firewall", snippet=f"Mission Firewall {loud}"),
+                       match(term="Misión Firewall", snippet=f"Misión Firewall {loud}")])
+                     for i in range(50)], feed=f"Feed {f}")
     folder = file_channel("archive", tmp_path / "digests", max_entries=500)
     report = deliver_pending(store, folder, now=NOW, watch_order=WATCH_ORDER)
-    assert report.sent and report.hits == 5000
-    for written in (tmp_path / "digests").iterdir():
-        body = written.read_text(encoding="utf-8")
-        assert len(body.encode()) <= FILE_MAX_BYTES, written.name
-        assert "more Mission Firewall hits not listed here; see them with: armswatch hits" \
-            in body, written.name
+    assert report.sent and report.hits == 600
+    html = next((tmp_path / "digests").glob("*.html")).read_text(encoding="utf-8")
+    assert len(html.encode()) <= FILE_MAX_BYTES
+    listed = html.count("<a href=")
+    assert 0 < listed < 500                                 # fewer listed, to fit
+    assert (f"{600 - listed} more Mission Firewall hits not listed here; see them with: "
+            "armswatch hits --item &#x27;Mission Firewall&#x27; --since 2025-11-23 --limit 600"
+            ) in html
+    markdown = next((tmp_path / "digests").glob("*.md")).read_text(encoding="utf-8")
+    assert len(markdown.encode()) <= FILE_MAX_BYTES
