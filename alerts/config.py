@@ -62,6 +62,7 @@ class SlackSettings:
     retries: int = 2                                     # quick retries of a 5xx in one run
     retry_delay: timedelta = timedelta(seconds=2)        # doubled after each retry
     min_interval: timedelta = timedelta(seconds=1)       # between the messages of one digest
+    max_messages: int = 5                                # posts per digest; fewer hits listed
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ class ChannelConfig:
     immediate: bool = False            # receive high-priority hits at once
     send_empty: bool = False
     backlog: timedelta = timedelta(days=7)   # how far back a new channel starts
+    max_entries: int = 50              # hits listed in one digest; the rest are counted
+    burst: int = 50                    # more hits than this from one feed: one line, not listed
+    alerts_per_hour: int = 4           # immediate alerts; the overflow waits for the digest
 
     @property
     def type(self) -> ChannelType:

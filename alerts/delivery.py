@@ -3,10 +3,15 @@
 For one channel, a run first re-sends the channel's pending digest, if it has one (same hits,
 same Message-ID); only when that went out are new hits gathered into a new digest, recorded with
 them in one transaction, and sent. A failed send is recorded, reported and retried on a later run
-with exponential backoff. The guarantee is at-least-once with a stable id: a crash after the
-server accepted a message but before it was marked sent leaves the digest pending, and the next
-run sends it again with the same Message-ID, so mail clients and the reader can tell it is the
-same digest.
+with exponential backoff. A refusal for good (an SMTP 5xx, a Slack 4xx other than 429) is tried
+REFUSALS times; then the digest is marked failed and no longer holds up the digests after it: its
+hits stay recorded against it (never re-sent by themselves) until it is re-sent
+(``resend_failed``) or dropped. Immediate alerts are limited to ``alerts_per_hour`` a channel;
+hits beyond that wait for the channel's next digest.
+
+The guarantee is at-least-once with a stable id: a crash after the server accepted a message but
+before it was marked sent leaves the digest pending, and the next run sends it again with the
+same Message-ID, so mail clients and the reader can tell it is the same digest.
 
 Synchronous: call it from the thread that owns the Store (e.g. ``asyncio.to_thread`` with a
 Store opened in that thread), since an SQLite connection cannot cross threads.
@@ -22,26 +27,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alerts.channels import Channel, EmailChannel, make_channel
+from alerts.channels import Channel, EmailChannel, MessageRefused, make_channel
 from alerts.config import ChannelConfig
 from alerts.digest import ChannelFailure, Digest, DigestContext, build_digest
 from alerts.render_html import render_html
 from alerts.render_text import render_text
 from alerts.report import DeliveryReport
-from alerts.wording import clean
+from alerts.wording import clean, plural
 from storage.errors import ArmswatchError, DeliveryError
-from storage.outbox import DigestOutbox, DigestRecord
+from storage.outbox import ALERT_ID_PREFIX, DigestOutbox, DigestRecord
 from storage.records import FeedState, Hit
 from storage.rows import time_text
 
 if TYPE_CHECKING:
     from storage.store import Store
 
-__all__ = ["DeliveryReport", "deliver_pending", "due_for_retry", "message_id_for", "backoff"]
+__all__ = ["DeliveryReport", "backoff", "deliver_pending", "due_for_retry", "message_id_for",
+           "resend_failed"]
 
 log = logging.getLogger(__name__)
 
 REPEATED_FAILURES = 3                   # attempts after which a channel is named in other digests
+REFUSALS = 3                            # refusals for good after which a digest is marked failed
 FAILURE_MEMORY = timedelta(days=8)      # a failing channel not retried for this long is not named
 FEED_FAILURES_SHOWN = 2                 # consecutive failed checks before a feed is named
 FIRST_RETRY = timedelta(minutes=5)
@@ -64,7 +71,23 @@ def message_id_for(channel: str, digest_id: int, created: datetime, *, domain: s
 
 
 def _is_alert(record: DigestRecord) -> bool:
-    return (record.message_id or "").startswith(f"<armswatch-{_ALERT}.")
+    return (record.message_id or "").startswith(ALERT_ID_PREFIX)
+
+
+def _channel_failures(records: Sequence[DigestRecord]) -> tuple[ChannelFailure, ...]:
+    """One line's worth per channel: its digest being retried, and its digests marked failed."""
+    failures: list[ChannelFailure] = []
+    for record in records:
+        previous = failures[-1] if failures else None
+        if record.status == "failed" and previous and previous.channel == record.channel \
+                and previous.failed:
+            failures[-1] = replace(previous, failed=previous.failed + 1,
+                                   error=record.last_error or previous.error)
+            continue
+        failures.append(ChannelFailure(record.channel, record.attempts,
+                                       record.last_error or "unknown error", record.created,
+                                       failed=int(record.status == "failed")))
+    return tuple(failures)
 
 
 def _failing(feed: FeedState) -> bool:
@@ -91,10 +114,8 @@ class _Run:
     def context(self, digest_id: int | None, created: datetime, start: datetime, end: datetime,
                 immediate: bool) -> DigestContext:
         feeds = tuple(f.state for f in self.store.feeds.health() if _failing(f.state))
-        channels = tuple(ChannelFailure(r.channel, r.attempts, r.last_error or "unknown error",
-                                        r.created)
-                         for r in self.outbox.failing(REPEATED_FAILURES,
-                                                      active_since=self.now - FAILURE_MEMORY))
+        channels = _channel_failures(self.outbox.failing(
+            REPEATED_FAILURES, active_since=self.now - FAILURE_MEMORY))
         return DigestContext(digest_id=digest_id, created=created, period_start=start,
                              period_end=end, failing_feeds=feeds, failing_channels=channels,
                              immediate=immediate)
@@ -124,7 +145,8 @@ def _as_delivery_error(channel: str, exc: Exception) -> DeliveryError:
                          "see the log for details")
 
 
-def _send(run: _Run, record: DigestRecord) -> DeliveryReport:
+def _send(run: _Run, record: DigestRecord, refusals: int = REFUSALS) -> DeliveryReport:
+    """Send ``record``; after its ``refusals``-th refusal for good, mark it failed."""
     digest = run.digest_of(record)
     attempt = record.attempts + 1
     # Counted before sending: if this process dies mid-send, the next run knows it was tried.
@@ -138,14 +160,18 @@ def _send(run: _Run, record: DigestRecord) -> DeliveryReport:
         note = run.channel.send(digest, message_id=message_id)
     except Exception as raised:   # a channel's bug must not cost the digest or other channels
         exc = _as_delivery_error(run.name, raised)
-        wait = max(backoff(attempt), timedelta(seconds=exc.retry_after or 0))
-        next_attempt = run.now + wait
-        run.outbox.mark_failed(record.id, error=str(exc), next_attempt=next_attempt)
         level = logging.ERROR if attempt >= REPEATED_FAILURES else logging.WARNING
         log.log(level, "channel %s: digest %d not sent (attempt %d): %s", run.name, record.id,
                 attempt, exc)
-        return DeliveryReport(run.name, record.id, digest.hit_count, sent=False, error=str(exc),
-                              permanent=exc.permanent, next_attempt=next_attempt)
+        failure = DeliveryReport(run.name, record.id, digest.hit_count, error=str(exc),
+                                 permanent=exc.permanent, attempt=attempt, refusals=refusals,
+                                 refused_message=isinstance(exc, MessageRefused))
+        if exc.permanent and attempt >= refusals:
+            run.outbox.mark_refused(record.id, error=str(exc))
+            return replace(failure, marked_failed=True)
+        wait = max(backoff(attempt), timedelta(seconds=exc.retry_after or 0))
+        run.outbox.mark_failed(record.id, error=str(exc), next_attempt=run.now + wait)
+        return replace(failure, next_attempt=run.now + wait)
     run.outbox.mark_sent(record.id, sent_at=run.now, note=note)
     log.info("channel %s: digest %d sent (%d hits)", run.name, record.id, digest.hit_count)
     return DeliveryReport(run.name, record.id, digest.hit_count, sent=True, note=note)
@@ -179,6 +205,13 @@ def _new_digest(run: _Run, only_articles: Collection[str] | None) -> DeliveryRep
     immediate = only_articles is not None
     if not plan.article_ids and (immediate or not run.config.send_empty):
         return DeliveryReport(run.name, skipped_reason="no new hits")
+    if immediate:
+        limit = run.config.alerts_per_hour
+        if run.outbox.alerts_since(run.name, run.now - timedelta(hours=1)) >= limit:
+            return DeliveryReport(run.name, skipped_reason=(
+                f"{plural(limit, 'alert')} sent in the last hour already (alerts_per_hour); "
+                f"{plural(len(plan.hits), 'new hit')} "
+                f"{'waits' if len(plan.hits) == 1 else 'wait'} for the next digest"))
     record = run.outbox.create(
         run.name, plan.article_ids, created=run.now, period_start=plan.start, period_end=run.now,
         message_id=lambda digest_id: message_id_for(run.name, digest_id, run.now,
@@ -255,7 +288,7 @@ def _resend_then_new(run: _Run, only_articles: Collection[str] | None, *,
         if not retry_now and pending.next_attempt is not None and pending.next_attempt > run.now:
             return _waiting(pending)
         retried = _send(run, pending)
-        if not retried.sent:
+        if not retried.sent and not retried.marked_failed:
             return retried
     report = _new_digest(run, only_articles)
     if retried is not None and report.digest_id is None:
@@ -281,3 +314,22 @@ def due_for_retry(store: Store, channels: Sequence[ChannelConfig],
         if pending is not None and (pending.next_attempt is None or pending.next_attempt <= now):
             due.append(channel)
     return due
+
+
+def resend_failed(store: Store, channel: ChannelConfig, digest_id: int, *, now: datetime,
+                  watch_order: Sequence[tuple[str, str]]) -> DeliveryReport:
+    """Send a failed digest of ``channel`` again, now (`armswatch digest resend`). Refused for
+    good once more, it is failed again at once; any other failure leaves it pending, retried
+    like any other. DeliveryError when it is not a failed digest of this channel."""
+    outbox = DigestOutbox(store)
+    record = outbox.get(digest_id)
+    if record is None or record.channel != channel.name or record.status != "failed":
+        what = "no such digest" if record is None else (
+            f"it is a digest of channel {record.channel}" if record.channel != channel.name
+            else f"it is {record.status}, not failed")
+        raise DeliveryError(f"digest {digest_id} cannot be re-sent: {what}", permanent=True)
+    reopened = outbox.reopen(digest_id)
+    if reopened is None:
+        raise DeliveryError(f"digest {digest_id} cannot be re-sent: another run took it")
+    run = _Run(store, outbox, channel, make_channel(channel), now, watch_order)
+    return _send(run, reopened, refusals=1)

@@ -3,14 +3,18 @@ the current time and the channel's settings come in as arguments (design §3).""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from alerts.caps import Burst, Placed, allocate, earliest, split_bursts
 from alerts.config import ChannelConfig
 from alerts.highlight import contains
 from storage.records import Article, FeedState, Field, Hit, Kind, Match
+
+T = TypeVar("T")
 
 _KIND_RANK: dict[str, int] = {"program": 0, "topic": 1}
 _FIELD_RANK: dict[str, int] = {"title": 0, "summary": 1, "content": 2, "body": 3}
@@ -45,7 +49,13 @@ class Entry:
 class Group:
     item: str
     kind: Kind
-    entries: tuple[Entry, ...]
+    entries: tuple[Entry, ...]           # the hits listed, newest first
+    unlisted: int = 0                    # more hits of this item, left out by the caps
+    since: datetime | None = None        # `armswatch hits --since` from here shows them all
+
+    @property
+    def total(self) -> int:
+        return len(self.entries) + self.unlisted
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,7 @@ class ChannelFailure:
     attempts: int
     error: str
     since: datetime
+    failed: int = 0                  # digests refused for good and marked failed (not retried)
 
 
 @dataclass(frozen=True)
@@ -70,14 +81,27 @@ class Digest:
     failing_feeds: tuple[FeedState, ...] = ()
     failing_channels: tuple[ChannelFailure, ...] = ()
     immediate: bool = False          # a high-priority alert rather than a scheduled digest
+    bursts: tuple[Burst, ...] = ()   # feeds with an unusual number of hits: one line each
 
     @property
     def hit_count(self) -> int:
+        """Every hit the digest carries: listed, left out by the caps, or in a burst."""
+        return sum(g.total for g in self.groups) + sum(b.hits for b in self.bursts)
+
+    @property
+    def listed(self) -> int:
         return sum(len(g.entries) for g in self.groups)
 
     @property
     def entries(self) -> list[Entry]:
         return [e for g in self.groups for e in g.entries]
+
+    def listing(self, limit: int) -> Digest:
+        """The same digest listing at most ``limit`` hits; the others are counted instead."""
+        shares = allocate([len(g.entries) for g in self.groups], limit)
+        return replace(self, groups=tuple(
+            replace(g, entries=g.entries[:share], unlisted=g.unlisted + len(g.entries) - share)
+            for g, share in zip(self.groups, shares, strict=True)))
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(ZoneInfo(self.timezone))
@@ -102,15 +126,26 @@ class _ItemOrder:
                 item.casefold())
 
 
-def _entry(hit: Hit, matches: list[Match], order: _ItemOrder) -> Entry:
-    kinds: dict[str, str] = {}
+def _place(hit: Hit, channel: ChannelConfig, order: _ItemOrder) -> Placed | None:
+    """The hit under the first item (in reading order) that ``channel`` takes; None if none."""
+    matches = allowed_matches(hit, channel)
+    if not matches:
+        return None
+    kinds: dict[str, Kind] = {}
     for m in matches:
         kinds.setdefault(m.item, m.kind)
-    items = sorted(kinds, key=lambda name: order.key(name, kinds[name]))
-    item = items[0]
-    mine = [m for m in matches if m.item == item]
-    return Entry(article=hit.article, item=item, evidence=group_evidence(mine),
-                 also=tuple(items[1:]))
+    item = min(kinds, key=lambda name: order.key(name, kinds[name]))
+    return Placed(hit, tuple(matches), item, kinds[item])
+
+
+def _entry(placed: Placed, order: _ItemOrder) -> Entry:
+    # Evidence is worked out only for hits that are listed: it is the costly part.
+    kinds = {m.item: m.kind for m in placed.matches}
+    others = sorted((name for name in kinds if name != placed.item),
+                    key=lambda name: order.key(name, kinds[name]))
+    mine = [m for m in placed.matches if m.item == placed.item]
+    return Entry(article=placed.hit.article, item=placed.item, evidence=group_evidence(mine),
+                 also=tuple(others))
 
 
 def group_evidence(matches: Sequence[Match]) -> tuple[Evidence, ...]:
@@ -142,28 +177,33 @@ def _shown_in(match: Match, terms: Sequence[str]) -> tuple[str, ...]:
     return tuple(t for t in terms if t == match.term or contains(match.snippet, t))
 
 
-def _newest_first(entry: Entry) -> tuple[float, float, str]:
-    a = entry.article
+def _newest_first(placed: Placed) -> tuple[float, float, str]:
+    a = placed.hit.article
     return (-a.published.timestamp(), -a.first_seen.timestamp(), a.id)
 
 
+def _groups(placed: Iterable[Placed], order: _ItemOrder, limit: int | None) -> tuple[Group, ...]:
+    by_item: dict[str, list[Placed]] = {}
+    for one in placed:
+        by_item.setdefault(one.item, []).append(one)
+    items = sorted(by_item, key=lambda name: order.key(name, by_item[name][0].kind))
+    members = [sorted(by_item[name], key=_newest_first) for name in items]
+    sizes = [len(m) for m in members]
+    shares = sizes if limit is None else allocate(sizes, limit)
+    return tuple(Group(item=name, kind=mine[0].kind,
+                       entries=tuple(_entry(p, order) for p in mine[:share]),
+                       unlisted=len(mine) - share, since=earliest([p.hit for p in mine]))
+                 for name, mine, share in zip(items, members, shares, strict=True))
+
+
 def group_hits(hits: Iterable[Hit], channel: ChannelConfig,
-               watch_order: Sequence[tuple[str, str]]) -> tuple[Group, ...]:
-    """Each hit once, under its first item (programs first, then topics), newest first."""
+               watch_order: Sequence[tuple[str, str]],
+               limit: int | None = None) -> tuple[Group, ...]:
+    """Each hit once, under its first item (programs first, then topics), newest first; at most
+    ``limit`` listed, shared between the items in turn."""
     order = _ItemOrder(watch_order)
-    by_item: dict[str, list[Entry]] = {}
-    kinds: dict[str, Kind] = {}
-    for hit in hits:
-        matches = allowed_matches(hit, channel)
-        if not matches:
-            continue
-        entry = _entry(hit, matches, order)
-        by_item.setdefault(entry.item, []).append(entry)
-        kinds.setdefault(entry.item, next(m.kind for m in matches if m.item == entry.item))
-    items = sorted(by_item, key=lambda name: order.key(name, kinds[name]))
-    return tuple(Group(item=name, kind=kinds[name],
-                       entries=tuple(sorted(by_item[name], key=_newest_first)))
-                 for name in items)
+    placed = [p for hit in hits if (p := _place(hit, channel, order)) is not None]
+    return _groups(placed, order, limit)
 
 
 @dataclass(frozen=True)
@@ -181,10 +221,26 @@ class DigestContext:
 
 def build_digest(hits: Iterable[Hit], channel: ChannelConfig,
                  watch_order: Sequence[tuple[str, str]], context: DigestContext) -> Digest:
+    """The digest of ``hits`` for ``channel``: bursts set apart, at most ``max_entries``
+    listed (caps.py)."""
+    order = _ItemOrder(watch_order)
+    placed = [p for hit in hits if (p := _place(hit, channel, order)) is not None]
+    kept, bursts = split_bursts(placed, channel.burst)
     return Digest(channel=channel.name, digest_id=context.digest_id, created=context.created,
                   period_start=context.period_start, period_end=context.period_end,
-                  timezone=channel.timezone, groups=group_hits(hits, channel, watch_order),
+                  timezone=channel.timezone, groups=_groups(kept, order, channel.max_entries),
                   failing_feeds=context.failing_feeds,
                   failing_channels=tuple(f for f in context.failing_channels
                                          if f.channel != channel.name),
-                  immediate=context.immediate)
+                  immediate=context.immediate, bursts=bursts)
+
+
+def fit(digest: Digest, render: Callable[[Digest], T], size: Callable[[T], int],
+        limit: int) -> T:
+    """``digest`` rendered, listing fewer hits (half each time) until its size is at most
+    ``limit``; what is no longer listed is counted in the rendering instead."""
+    rendered = render(digest)
+    while size(rendered) > limit and digest.listed:
+        digest = digest.listing(digest.listed // 2)
+        rendered = render(digest)
+    return rendered

@@ -58,10 +58,14 @@ def _entry(entry: Entry, digest: Digest) -> str:
 
 
 def _group(group: Group, digest: Digest) -> list[str]:
-    title = esc(wording.group_title(group.item, group.kind, len(group.entries)))
+    title = esc(wording.group_title(group))
     head = _row(f'<h2 style="margin:0;font-size:17px;color:#1f2328;">{title}</h2>',
                 "padding-top:20px;")
-    return [head, *(_entry(e, digest) for e in group.entries)]
+    rows = [head, *(_entry(e, digest) for e in group.entries)]
+    unlisted = wording.unlisted_line(group)
+    if unlisted:
+        rows.append(_row(esc(wording.clean(unlisted)), f"{_MUTED}border-top:1px solid #eaeef2;"))
+    return rows
 
 
 def _problems(title: str, lines: list[str]) -> str:
@@ -88,16 +92,16 @@ def _footer(digest: Digest) -> str:
 
 def render_html(digest: Digest) -> str:
     rows = [_header(digest)]
+    if digest.bursts:
+        rows.append(_problems(wording.BURSTS_TITLE, wording.burst_lines(digest)))
     for group in digest.groups:
         rows += _group(group, digest)
-    if not digest.groups:
+    if not digest.groups and not digest.bursts:
         rows.append(_row("Nothing new matched the watch list in this period."))
     if digest.failing_feeds:
-        rows.append(_problems("Feeds failing",
-                              [wording.feed_problem(f, digest) for f in digest.failing_feeds]))
+        rows.append(_problems("Feeds failing", wording.feed_problems(digest)))
     if digest.failing_channels:
-        rows.append(_problems("Channels failing", [wording.channel_problem(f, digest)
-                                                   for f in digest.failing_channels]))
+        rows.append(_problems("Channels failing", wording.channel_problems(digest)))
     rows.append(_footer(digest))
     table = "\n".join(rows)
     return (

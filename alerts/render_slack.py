@@ -1,8 +1,9 @@
 """Slack Block Kit messages for a digest, split to stay within Slack's limits (design §11):
 50 blocks a message, 3,000 characters a section, about 13,000 characters in all a message.
 
-Everything is sent as mrkdwn with &, < and > escaped, so feed text can neither link, mention
-(<!channel>) nor format beyond the emphasis we add ourselves.
+Everything is sent as mrkdwn. In feed text, &, < and > are escaped (so it can neither link nor
+mention <!channel>) and the formatting characters *, _, ~ and ` are replaced by look-alikes,
+since mrkdwn has no escape for them: feed text cannot format beyond the emphasis we add.
 """
 
 from __future__ import annotations
@@ -24,13 +25,25 @@ Block = dict[str, Any]
 Payload = dict[str, Any]
 
 
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# Look-alikes: U+2217 asterisk operator, U+02CD low macron, U+223C tilde operator, U+02CB grave.
+_FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+
+
 def mrkdwn_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text from a feed (or anything not ours) made literal in mrkdwn."""
+    return text.translate(_ENTITIES).translate(_FORMATTING)
 
 
 def _link(url: str, label: str) -> str:
     # safe_url already percent-encoded "|", "<", ">" and spaces; "&" is escaped like any text.
-    return f"<{mrkdwn_escape(url)}|{label}>"
+    # A URL keeps its "_" and "*": inside <...|...> Slack takes it as it is.
+    return f"<{url.translate(_ENTITIES)}|{label}>"
+
+
+def _code(text: str) -> str:
+    """A command to copy, as inline code: nothing formats inside it but a backtick ends it."""
+    return "`" + text.translate(_ENTITIES).replace("`", "\u02cb") + "`"
 
 
 _MAX_HIT_CHARS = MAX_SECTION_CHARS - 200   # room for a group heading in the same section
@@ -97,7 +110,17 @@ def _sections(heading: str, pieces: list[str]) -> list[Block]:
 
 
 def _problem_blocks(title: str, lines: list[str]) -> list[Block]:
-    pieces = [f"• {mrkdwn_escape(wording.clean(line, 500))}" for line in lines]
+    return _bulleted(title, [mrkdwn_escape(wording.clean(line, 500)) for line in lines])
+
+
+def _with_command(line: str) -> str:
+    """A left-out line with its command as inline code."""
+    words, marker, command = wording.clean(line, 1000).partition(wording.SEE_THEM)
+    return mrkdwn_escape(words + marker) + (_code(command) if command else "")
+
+
+def _bulleted(title: str, texts: list[str]) -> list[Block]:
+    pieces = [f"• {text}" for text in texts]
     blocks: list[Block] = []
     current = f":warning: *{title}*"
     for piece in pieces:
@@ -116,19 +139,20 @@ def digest_blocks(digest: Digest) -> list[Block]:
     headline = wording.clean(wording.headline(digest), 500)
     blocks: list[Block] = [_section(f"*{mrkdwn_escape(headline)}*"),
                            _context(mrkdwn_escape(intro))]
+    if digest.bursts:
+        blocks += _bulleted(wording.BURSTS_TITLE,
+                            [_with_command(line) for line in wording.burst_lines(digest)])
     for group in digest.groups:
-        title = wording.clean(wording.group_title(group.item, group.kind, len(group.entries)),
-                              150)
-        heading = f"*{mrkdwn_escape(title)}*"
-        blocks += _sections(heading, [hit_text(e, digest) for e in group.entries])
-    if not digest.groups:
+        heading = f"*{mrkdwn_escape(wording.clean(wording.group_title(group), 150))}*"
+        unlisted = wording.unlisted_line(group)
+        blocks += _sections(heading, [hit_text(e, digest) for e in group.entries]
+                            + ([f"_{_with_command(unlisted)}_"] if unlisted else []))
+    if not digest.groups and not digest.bursts:
         blocks.append(_section("Nothing new matched the watch list in this period."))
     if digest.failing_feeds:
-        blocks += _problem_blocks("Feeds failing",
-                                  [wording.feed_problem(f, digest) for f in digest.failing_feeds])
+        blocks += _problem_blocks("Feeds failing", wording.feed_problems(digest))
     if digest.failing_channels:
-        blocks += _problem_blocks("Channels failing", [wording.channel_problem(f, digest)
-                                                       for f in digest.failing_channels])
+        blocks += _problem_blocks("Channels failing", wording.channel_problems(digest))
     footer = "\n".join([*wording.FOOTER, wording.label(digest)])
     blocks.append(_context(mrkdwn_escape(footer)))
     return blocks

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from alerts import wording
 from alerts.digest import Digest, Entry, Evidence
 from alerts.highlight import marked
-from alerts.links import article_link, host_of
+from alerts.links import article_link, host_of, no_link_reason
 
 TITLE_LIMIT = 300
 SNIPPET_LIMIT = 400
@@ -29,7 +29,7 @@ def _text_evidence(evidence: Evidence) -> str:
 def _text_entry(entry: Entry, digest: Digest) -> list[str]:
     link = article_link(entry.article)
     lines = [f"* {wording.clean(entry.article.title, TITLE_LIMIT) or '(untitled)'}"]
-    lines.append(f"  {link}" if link else "  (no web link: the feed gave none that is http/https)")
+    lines.append(f"  {link}" if link else f"  ({no_link_reason(entry.article)})")
     lines.append("  " + wording.clean(wording.source_line(entry, digest, host_of(link))))
     lines += ["  " + _text_evidence(e) for e in wording.shown_evidence(entry)]
     more = wording.more_evidence(entry)
@@ -41,30 +41,27 @@ def _text_entry(entry: Entry, digest: Digest) -> list[str]:
     return [*lines, ""]
 
 
-def _text_health(digest: Digest) -> list[str]:
-    lines: list[str] = []
-    if digest.failing_feeds:
-        lines += [*_underline("Feeds failing", "-"),
-                  *(f"- {wording.clean(wording.feed_problem(f, digest))}"
-                    for f in digest.failing_feeds), ""]
-    if digest.failing_channels:
-        lines += [*_underline("Channels failing", "-"),
-                  *(f"- {wording.clean(wording.channel_problem(f, digest))}"
-                    for f in digest.failing_channels), ""]
-    return lines
+def _text_section(title: str, items: list[str], underline: str = "-") -> list[str]:
+    if not items:
+        return []
+    return [*_underline(title, underline), *(f"- {wording.clean(i)}" for i in items), ""]
 
 
 def render_text(digest: Digest) -> str:
     lines = [wording.headline(digest), wording.period(digest)]
-    if digest.groups:
+    if digest.groups or digest.bursts:
         lines.append(" · ".join(wording.counts(digest)))
     lines.append("")
+    lines += _text_section(wording.BURSTS_TITLE, wording.burst_lines(digest), "=")
     for group in digest.groups:
-        title = wording.group_title(group.item, group.kind, len(group.entries))
-        lines += [*_underline(title, "="), ""]
+        lines += [*_underline(wording.group_title(group), "="), ""]
         for entry in group.entries:
             lines += _text_entry(entry, digest)
-    lines += _text_health(digest)
+        unlisted = wording.unlisted_line(group)
+        if unlisted:
+            lines += [wording.clean(unlisted), ""]
+    lines += _text_section("Feeds failing", wording.feed_problems(digest))
+    lines += _text_section("Channels failing", wording.channel_problems(digest))
     lines += ["-- ", *wording.FOOTER, wording.label(digest)]
     return "\n".join(lines) + "\n"
 
@@ -107,25 +104,26 @@ def _md_entry(entry: Entry, digest: Digest) -> list[str]:
 
 
 def _md_list(title: str, items: list[str]) -> list[str]:
+    if not items:
+        return []
     return ["", f"## {title}", "", *(f"- {md_escape(wording.clean(i))}" for i in items)]
 
 
 def render_markdown(digest: Digest) -> str:
     esc: Callable[[str], str] = md_escape
     lines = [f"# {esc(wording.headline(digest))}", "", f"*{esc(wording.period(digest))}*"]
-    if digest.groups:
+    if digest.groups or digest.bursts:
         lines += ["", esc(" · ".join(wording.counts(digest)))]
+    lines += _md_list(wording.BURSTS_TITLE, wording.burst_lines(digest))
     for group in digest.groups:
-        lines += ["", f"## {esc(wording.group_title(group.item, group.kind, len(group.entries)))}",
-                  ""]
+        lines += ["", f"## {esc(wording.group_title(group))}", ""]
         for entry in group.entries:
             lines += _md_entry(entry, digest)
-    if digest.failing_feeds:
-        lines += _md_list("Feeds failing",
-                          [wording.feed_problem(f, digest) for f in digest.failing_feeds])
-    if digest.failing_channels:
-        lines += _md_list("Channels failing",
-                          [wording.channel_problem(f, digest) for f in digest.failing_channels])
+        unlisted = wording.unlisted_line(group)
+        if unlisted:
+            lines += ["", md_escape(wording.clean(unlisted))]
+    lines += _md_list("Feeds failing", wording.feed_problems(digest))
+    lines += _md_list("Channels failing", wording.channel_problems(digest))
     lines += ["", "---", "", *(esc(line) + "  " for line in wording.FOOTER),
               esc(wording.label(digest))]
     return "\n".join(lines) + "\n"

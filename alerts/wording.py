@@ -3,15 +3,25 @@ renderer escapes these for its medium like anything else."""
 
 from __future__ import annotations
 
+import shlex
 from datetime import datetime
 
-from alerts.digest import ChannelFailure, Digest, Entry, Evidence
+from alerts.caps import BURST_ITEMS_NAMED, Burst
+from alerts.digest import ChannelFailure, Digest, Entry, Evidence, Group
 from storage.records import FeedState
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _LANGUAGES = {"en": "English", "es": "Spanish", "pt": "Portuguese", "fr": "French"}
 _SUBJECT_ITEMS = 3
 EVIDENCE_LINES = 3     # evidence lines a hit shows; the rest are summed up in one line
+# Any one field from a feed is cut to a length a reader can take in (a 6 MB link or error text
+# must not make a 6 MB digest).
+FEED_NAME_LIMIT = 100
+ERROR_LIMIT = 300
+FEEDS_LISTED = 10      # failing feeds named in a digest; `armswatch feeds` lists them all
+HITS_LIMIT = 100_000   # the most `armswatch hits --limit` takes
+BURSTS_TITLE = "Bursts, not listed"
+SEE_THEM = "see them with: "   # precedes the command in every left-out line
 
 FOOTER = (
     "To change what Armswatch watches, edit config/watchlist.toml.",
@@ -20,7 +30,7 @@ FOOTER = (
 
 
 def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+    return f"{count} {word}" if count == 1 else f"{count:,} {word}s"
 
 
 def day(moment: datetime) -> str:
@@ -54,7 +64,8 @@ def short_period(digest: Digest) -> str:
 
 
 def counts(digest: Digest) -> list[str]:
-    return [f"{g.item} {len(g.entries)}" for g in digest.groups]
+    return ([f"{g.item} {g.total:,}" for g in digest.groups]
+            + [f"burst from {clean(b.feed, FEED_NAME_LIMIT)} {b.hits:,}" for b in digest.bursts])
 
 
 def headline(digest: Digest) -> str:
@@ -95,7 +106,7 @@ def language(code: str | None) -> str:
 
 def source_line(entry: Entry, digest: Digest, host: str | None) -> str:
     """Source, date and language on one line."""
-    source = entry.article.feed + (f" ({host})" if host else "")
+    source = clean(entry.article.feed, FEED_NAME_LIMIT) + (f" ({host})" if host else "")
     article = entry.article
     return f"{source} · {when(article.published, digest)} · {language(article.language)}"
 
@@ -143,8 +154,8 @@ def also_line(entry: Entry) -> str | None:
 
 
 def feed_problem(feed: FeedState, digest: Digest) -> str:
-    error = feed.error or feed.status
-    text = f"{feed.name}: {error}"
+    error = clean(feed.error or feed.status, ERROR_LIMIT)
+    text = f"{clean(feed.name, FEED_NAME_LIMIT)}: {error}"
     if feed.failing_since is not None:
         text += f" — failing since {when(feed.failing_since, digest)}"
     if feed.error_count > 1:
@@ -152,9 +163,68 @@ def feed_problem(feed: FeedState, digest: Digest) -> str:
     return text
 
 
+def feed_problems(digest: Digest) -> list[str]:
+    """The failing feeds, at most FEEDS_LISTED of them, each line capped."""
+    lines = [feed_problem(f, digest) for f in digest.failing_feeds[:FEEDS_LISTED]]
+    more = len(digest.failing_feeds) - FEEDS_LISTED
+    if more > 0:
+        lines.append(f"and {plural(more, 'more failing feed')}: see them with `armswatch feeds`")
+    return lines
+
+
 def channel_problem(failure: ChannelFailure, digest: Digest) -> str:
-    return (f"Channel {failure.channel}: {failure.error} — "
+    error = clean(failure.error, ERROR_LIMIT)
+    if failure.failed:
+        return (f"Channel {failure.channel}: {plural(failure.failed, 'digest')} refused for good "
+                f"and marked failed (the last: {error}); `armswatch digest failed` lists "
+                f"{'it' if failure.failed == 1 else 'them'}")
+    return (f"Channel {failure.channel}: {error} — "
             f"{plural(failure.attempts, 'failed attempt')} since {when(failure.since, digest)}")
+
+
+def channel_problems(digest: Digest) -> list[str]:
+    return [channel_problem(f, digest) for f in digest.failing_channels]
+
+
+def hits_command(count: int, since: datetime | None, *, item: str | None = None,
+                 feed: str | None = None) -> str:
+    """The `armswatch hits` command that lists hits a digest left out."""
+    words = ["armswatch", "hits"]
+    if feed is not None:
+        words += ["--feed", shlex.quote(clean(feed, FEED_NAME_LIMIT))]
+    if item is not None:
+        words += ["--item", shlex.quote(item)]
+    if since is not None:
+        words += ["--since", f"{since:%Y-%m-%d}"]
+    return " ".join([*words, "--limit", str(min(max(count, 1), HITS_LIMIT))])
+
+
+def unlisted_line(group: Group) -> str | None:
+    """What the caps left out of a group, and how to see it."""
+    if not group.unlisted:
+        return None
+    command = hits_command(group.total, group.since, item=group.item)
+    return (f"{plural(group.unlisted, f'more {group.item} hit')} not listed here; "
+            f"{SEE_THEM}{command}")
+
+
+def burst_line(burst: Burst, digest: Digest) -> str:
+    """One feed's burst in one line: how many hits of which items, when, and how to see them."""
+    named = [f"{item} {count:,}" for item, count in burst.items[:BURST_ITEMS_NAMED]]
+    if len(burst.items) > BURST_ITEMS_NAMED:
+        named.append(f"+{len(burst.items) - BURST_ITEMS_NAMED} more items")
+    first, last = digest.local(burst.first_seen), digest.local(burst.last_seen)
+    seen = when(burst.first_seen, digest)
+    if last != first:
+        seen += f"–{last:%H:%M}" if last.date() == first.date() else f" – {when(last, digest)}"
+    command = hits_command(burst.hits, burst.since, feed=burst.feed)
+    return (f"{clean(burst.feed, FEED_NAME_LIMIT)} produced {plural(burst.hits, 'hit')} "
+            f"({', '.join(named)}), first seen {seen}: an unusual burst, not listed; "
+            f"{SEE_THEM}{command}")
+
+
+def burst_lines(digest: Digest) -> list[str]:
+    return [burst_line(b, digest) for b in digest.bursts]
 
 
 def label(digest: Digest) -> str:
@@ -162,8 +232,9 @@ def label(digest: Digest) -> str:
     return f"Armswatch {ident} for channel {digest.channel}"
 
 
-def group_title(item: str, kind: str, count: int) -> str:
-    return f"{item} ({kind}) — {plural(count, 'hit')}"
+def group_title(group: Group) -> str:
+    title = f"{group.item} ({group.kind}) — {plural(group.total, 'hit')}"
+    return title + (f", the newest {len(group.entries)} listed" if group.unlisted else "")
 
 
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
@@ -172,6 +243,10 @@ _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A
 def clean(text: str, limit: int | None = None) -> str:
     """Feed text on one line: control and bidi-override characters dropped, whitespace collapsed,
     cut at ``limit`` characters with an ellipsis."""
+    if limit is not None:
+        # Only the start can be shown: a 6 MB field is not scanned whole (a generous margin
+        # for the whitespace and control characters that are dropped).
+        text = text[: limit * 4 + 64]
     kept = "".join(" " if ch.isspace() else ch for ch in text
                    if ch.isspace() or (ch.isprintable() and ch not in _BIDI_CONTROLS))
     line = " ".join(kept.split())

@@ -51,18 +51,19 @@ class HitTable:
 
     def query(self, *, item: str | None = None, since: datetime | None = None,
               search: str | None = None, language: str | None = None, limit: int = 50,
-              kinds: Iterable[Kind] | None = None) -> list[Hit]:
+              kinds: Iterable[Kind] | None = None, feed: str | None = None) -> list[Hit]:
         """Hits, newest published first.
 
         ``item``: a canonical watch item name, any case. ``since``: published at or after.
         ``search``: what to find in titles and summaries, in the small language of
         ``fts_query`` (raises SearchError when it is not one). ``kinds``: only hits with a match
-        of one of these kinds.
+        of one of these kinds. ``feed``: only articles first seen in this feed.
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
         filters = HitFilters(item=item, since=since, fts=fts_query(search) if search else None,
-                             language=language, kinds=tuple(sorted(set(kinds or ()))))
+                             language=language, kinds=tuple(sorted(set(kinds or ()))),
+                             feed=feed)
         with self.store.translated():
             sql, params = filters.sql(self._driver(filters, limit))
             rows = list(self.store.db.query(sql + " LIMIT ?", [*params, limit]))
@@ -160,6 +161,7 @@ class HitFilters:
     fts: str | None
     language: str | None
     kinds: tuple[str, ...]
+    feed: str | None = None
 
     def evidence(self) -> tuple[list[str], list[Any]]:
         """Conditions on a match row ``m`` that a hit needs at least one of."""
@@ -206,6 +208,9 @@ class HitFilters:
         if self.language is not None:
             where.append("a.language = ? COLLATE NOCASE")
             params.append(self.language)
+        if self.feed is not None:
+            where.append("a.feed = ?")
+            params.append(self.feed)
         sql = (f"SELECT a.* FROM {source} WHERE {' AND '.join(where) or '1'}"
                " ORDER BY a.published DESC, a.rowid DESC")
         return sql, params

@@ -5,7 +5,10 @@ A digest and the articles it carries are recorded in one transaction before anyt
 ``deliveries`` has one row per (channel, article), so no article can go to a channel twice. A
 digest stays ``pending`` until a send succeeds and ``mark_sent`` records it; every attempt is
 counted before it is made (a Slack webhook has no idempotency key, so a crash mid-send must leave
-a trace). Times are stored as ISO-8601 UTC text, like every other table.
+a trace). A digest the channel refused for good is ``failed`` (``mark_refused``): it no longer
+holds up the digests after it, and its articles stay recorded against it, so they are never
+re-sent by themselves; ``reopen`` makes it pending again, ``drop`` gives it up (``dropped``).
+Times are stored as ISO-8601 UTC text, like every other table.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ if TYPE_CHECKING:
     from storage.store import Store
 
 _CHUNK = 500   # values per IN (...) query, well under SQLite's limit on parameters
-PENDING, SENT = "pending", "sent"
+PENDING, SENT, FAILED, DROPPED = "pending", "sent", "failed", "dropped"
+ALERT_ID_PREFIX = "<armswatch-alert."   # the Message-ID of an immediate alert starts so
 
 
 @dataclass(frozen=True)
@@ -93,14 +97,44 @@ class DigestOutbox:
 
     def failing(self, min_attempts: int, *, active_since: datetime) -> list[DigestRecord]:
         """Each channel's oldest pending digest that has failed at least ``min_attempts`` times
-        and is still being retried (next attempt at or after ``active_since``): a channel
-        removed from the config stops being tried, and after a while stops being named."""
+        and is still being retried (next attempt at or after ``active_since``), and the failed
+        digests created since then: a channel removed from the config stops being tried, and
+        after a while stops being named."""
+        since = time_text(active_since)
         with self.store.translated():
             rows = self.store.db.query(
                 "SELECT * FROM digests WHERE id IN (SELECT min(id) FROM digests"
                 " WHERE status = ? GROUP BY channel) AND attempts >= ? AND next_attempt >= ?"
-                " ORDER BY channel", [PENDING, min_attempts, time_text(active_since)])
+                " UNION ALL SELECT * FROM digests WHERE status = ? AND created >= ?"
+                " ORDER BY channel, id", [PENDING, min_attempts, since, FAILED, since])
             return [_record(r) for r in rows]
+
+    def failed(self, channels: Collection[str] | None = None) -> list[DigestRecord]:
+        """The digests refused for good and not yet re-sent or dropped, oldest first."""
+        with self.store.translated():
+            rows = [_record(r) for r in self.store.db.query(
+                "SELECT * FROM digests WHERE status = ? ORDER BY id", [FAILED])]
+        return [r for r in rows if channels is None or r.channel in channels]
+
+    def hit_counts(self, digest_ids: Sequence[int]) -> dict[int, int]:
+        """How many articles each digest carries."""
+        counts: dict[int, int] = {}
+        with self.store.translated():
+            for start in range(0, len(digest_ids), _CHUNK):
+                chunk = list(digest_ids[start:start + _CHUNK])
+                counts.update(self.store.db.execute(
+                    f"SELECT digest_id, count(*) FROM deliveries WHERE digest_id IN"
+                    f" ({_marks(chunk)}) GROUP BY digest_id", chunk).fetchall())
+        return counts
+
+    def alerts_since(self, channel: str, since: datetime) -> int:
+        """Immediate alerts recorded for ``channel`` since ``since``, sent or not."""
+        with self.store.translated():
+            row = self.store.db.execute(
+                "SELECT count(*) FROM digests WHERE channel = ? AND created >= ?"
+                " AND substr(message_id, 1, ?) = ?",
+                [channel, time_text(since), len(ALERT_ID_PREFIX), ALERT_ID_PREFIX]).fetchone()
+        return int(row[0])
 
     def undelivered(self, channel: str, *, since: datetime, items: Collection[str] = (),
                     kinds: Collection[str] = (),
@@ -166,7 +200,8 @@ class DigestOutbox:
         with self.store.transaction() as db:
             if self._pending(db, channel) is not None:
                 return None
-            ids = [a for a in wanted if a not in self._delivered(db, channel, wanted)]
+            taken = self._delivered(db, channel, wanted)    # once: a flood has 12,000 ids
+            ids = [a for a in wanted if a not in taken]
             if wanted and not ids:
                 return None
             cursor = db.execute(
@@ -215,3 +250,27 @@ class DigestOutbox:
         with self.store.transaction() as db:
             db.execute("UPDATE digests SET last_error = ?, next_attempt = ? WHERE id = ?",
                        [error, time_text(next_attempt), digest_id])
+
+    def mark_refused(self, digest_id: int, *, error: str) -> None:
+        """Refused for good: the digest is ``failed`` and no longer tried."""
+        with self.store.transaction() as db:
+            db.execute("UPDATE digests SET status = ?, last_error = ?, next_attempt = NULL"
+                       " WHERE id = ?", [FAILED, error, digest_id])
+
+    def reopen(self, digest_id: int) -> DigestRecord | None:
+        """A failed digest made pending again, its attempts counted afresh; None if it is not
+        failed (any more)."""
+        with self.store.transaction() as db:
+            cursor = db.execute("UPDATE digests SET status = ?, attempts = 0, next_attempt = NULL"
+                                " WHERE id = ? AND status = ?", [PENDING, digest_id, FAILED])
+            if cursor.rowcount != 1:
+                return None
+        return self.get(digest_id)
+
+    def drop(self, digest_id: int) -> bool:
+        """Give up a failed digest: it is never sent, and its articles stay recorded against it,
+        so they are not sent by a later digest either. False if it is not failed (any more)."""
+        with self.store.transaction() as db:
+            cursor = db.execute("UPDATE digests SET status = ? WHERE id = ? AND status = ?",
+                                [DROPPED, digest_id, FAILED])
+            return cursor.rowcount == 1

@@ -2,8 +2,9 @@
 
 Plain, STARTTLS or implicit TLS, with or without AUTH, with a certificate signed by a throwaway
 CA made with ``cryptography`` (so a client can verify it when told to trust that CA). Every
-message accepted is parsed back with the email package; a test can refuse recipients, or hold a
-message after receiving it (to kill a client between "server has it" and "client marked it").
+message accepted is parsed back with the email package; a test can refuse recipients, set a
+size limit (``data_size_limit``, answered 552 as a relay does), or hold a message after
+receiving it (to kill a client between "server has it" and "client marked it").
 """
 
 from __future__ import annotations
@@ -134,13 +135,18 @@ class MailServer:
 
     def __init__(self, *, port: int | None = None, security: str = "none",
                  ca: ThrowawayCA | None = None, login: tuple[str, str] | None = None,
-                 refuse: set[str] | None = None, hold_after_data: float = 0.0) -> None:
+                 refuse: set[str] | None = None, hold_after_data: float = 0.0,
+                 data_size_limit: int | None = None) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.hold_after_data = hold_after_data
         self.received: list[Received] = []
         self._lock = threading.Condition()
         kwargs: dict[str, Any] = {}
+        if data_size_limit is not None:
+            # As a relay's size limit does (Postfix: 10,240,000 bytes): advertised with SIZE, a
+            # larger message is refused "552" at MAIL FROM, or after its data without SIZE.
+            kwargs.update(data_size_limit=data_size_limit)
         if security in ("starttls", "tls") and ca is None:
             raise ValueError("a TLS server needs a ThrowawayCA")
         if security == "starttls" and ca is not None:

@@ -145,8 +145,8 @@ def test_bad_channel_settings_stop_digest_before_anything_is_recorded(tmp_path: 
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "armswatch.toml: channels[1].colour: unknown key; allowed keys: name, type, schedule, "
-        "timezone, items, kinds, immediate, send_empty, backlog, optional, from, to, "
-        "subject_prefix, smtp",
+        "timezone, items, kinds, immediate, send_empty, backlog, optional, max_entries, burst, "
+        "alerts_per_hour, from, to, subject_prefix, smtp",
         'armswatch.toml: channels[1].to[1]: "analysts" is not an email address',
         'armswatch.toml: channels[1].smtp.security: must be one of "starttls", "tls", "none", '
         'not "ssl"',

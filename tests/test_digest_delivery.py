@@ -22,7 +22,7 @@ from test_digest_support import (
     seed,
 )
 
-from alerts.delivery import backoff, deliver_pending, due_for_retry
+from alerts.delivery import backoff, deliver_pending, due_for_retry, resend_failed
 from storage.outbox import DigestOutbox
 from storage.records import FeedState
 from storage.store import Store
@@ -127,6 +127,30 @@ def test_immediate_alert_sends_only_the_given_articles(store: Store,
     assert delivered(store, "plain") == set()
 
 
+def test_immediate_alerts_are_limited_per_hour_and_the_rest_wait_for_the_digest(
+        store: Store, capsys: pytest.CaptureFixture[str]) -> None:
+    seed(store, [(article(str(n), first_seen=NOW + timedelta(minutes=n)), [match()])
+                 for n in range(4)])
+    alerts = channel("alerts", "stdout", immediate=True, alerts_per_hour=2)
+    reports = [deliver_pending(store, alerts, now=NOW + timedelta(minutes=10 + n),
+                               watch_order=WATCH_ORDER, only_articles=[f"a-{n}"])
+               for n in range(4)]
+    assert [r.sent for r in reports] == [True, True, False, False]
+    assert reports[2].skipped_reason == (
+        "2 alerts sent in the last hour already (alerts_per_hour); 1 new hit waits for the "
+        "next digest")
+    assert delivered(store, "alerts") == {"a-0", "a-1"}
+    assert capsys.readouterr().out.count("Armswatch alert:") == 2
+    # The overflow goes out with the next digest; an hour later alerts flow again.
+    digest = deliver_pending(store, alerts, now=NOW + timedelta(minutes=30),
+                             watch_order=WATCH_ORDER)
+    assert digest.sent and digest.hits == 2 and delivered(store, "alerts") == {
+        "a-0", "a-1", "a-2", "a-3"}
+    seed(store, [(article("late", first_seen=NOW + timedelta(minutes=70)), [match()])])
+    assert deliver_pending(store, alerts, now=NOW + timedelta(minutes=71),
+                           watch_order=WATCH_ORDER, only_articles=["a-late"]).sent
+
+
 def test_dry_run_shows_and_marks_nothing(store: Store, tmp_path: Path) -> None:
     seed(store, [(article("1", title=HOSTILE_TITLE), [match()])])
     preview = tmp_path / "preview" / "digest.html"
@@ -155,27 +179,36 @@ def test_failure_stays_pending_backs_off_and_is_named_in_other_digests(
     assert waiting.skipped_reason and "next attempt from" in waiting.skipped_reason
     assert due_for_retry(store, [broken], NOW + timedelta(minutes=1)) == []
     assert due_for_retry(store, [broken], NOW + timedelta(hours=1)) == [broken]
-    for attempt in (2, 3):
-        report = deliver_pending(store, broken, now=NOW + timedelta(minutes=attempt),
-                                 watch_order=WATCH_ORDER, retry_now=True)
-        assert report.failed
-    assert digest_rows(store)[0]["attempts"] == 3
+    second = deliver_pending(store, broken, now=NOW + timedelta(minutes=2),
+                             watch_order=WATCH_ORDER, retry_now=True)
+    assert second.failed and digest_rows(store)[0]["status"] == "pending"
+    assert "(refusal 2 of 3 before it is marked failed); it stays pending" in second.summary()
+    # Refused for good three times: failed, so it no longer holds up the digests after it.
+    third = deliver_pending(store, broken, now=NOW + timedelta(minutes=3),
+                            watch_order=WATCH_ORDER, retry_now=True)
+    assert third.failed and third.marked_failed and third.digest_id == 1
+    assert [(r["status"], r["attempts"]) for r in digest_rows(store)] == [("failed", 3)]
+    assert "the digest is marked failed and no longer holds up newer digests" in third.summary()
     other = file_channel("console", tmp_path / "ok")
     assert deliver_pending(store, other, now=NOW, watch_order=WATCH_ORDER).sent
     text = next((tmp_path / "ok").glob("*.md")).read_text()
-    assert "Channels failing" in text and "Channel archive: could not write the digest" in text
+    assert "Channels failing" in text
+    assert "Channel archive: 1 digest refused for good and marked failed (the last: could not " \
+           "write the digest" in text
     # A channel no longer retried (removed from the config) drops out after a while.
     outbox = DigestOutbox(store)
     assert [r.channel for r in outbox.failing(3, active_since=NOW)] == ["archive"]
     assert outbox.failing(3, active_since=NOW + timedelta(days=2)) == []
-    # Fixed: the pending digest goes out (same id), nothing is lost or repeated.
+    # Fixed: a new hit goes out at once; the failed digest waits for `digest resend`, and then
+    # goes out (same id): nothing is lost or repeated.
     fixed = file_channel("archive", tmp_path / "fixed")
     seed(store, [(article("2", first_seen=NOW + timedelta(minutes=5)), [match()])])
     report = deliver_pending(store, fixed, now=NOW + timedelta(hours=1), watch_order=WATCH_ORDER)
-    assert report.retried is not None and report.retried.digest_id == 1 and report.retried.sent
-    assert report.sent and report.digest_id == 3 and report.hits == 1
+    assert report.retried is None and report.sent and report.digest_id == 3 and report.hits == 1
+    resent = resend_failed(store, fixed, 1, now=NOW + timedelta(hours=2), watch_order=WATCH_ORDER)
+    assert resent.sent and resent.digest_id == 1 and resent.hits == 1
     assert [r["status"] for r in digest_rows(store)] == ["sent", "sent", "sent"]
-    assert "re-sent digest 1 (1 hit); sent digest 3 (1 hit)" in report.summary()
+    assert delivered(store, "archive") == {"a-1", "a-2"}
 
 
 def test_failing_feeds_are_named(store: Store, capsys: pytest.CaptureFixture[str]) -> None:

@@ -173,7 +173,8 @@ def test_evidence_lines_keep_slack_sections_within_limits() -> None:
                     title=f"eTrace {long} " * 3, summary=f"eTrace {long} " * 20
                     + "solicitud de rastreo de la ATF " + f"{long} " * 20,
                     content=f"firearm trace {long} " * 20) for i in range(60)]
-    digest = build_digest([Hit(a, tuple(m)) for a, m in hits], channel("s", "slack"),
+    listing_all = channel("s", "slack", max_entries=60, burst=60)
+    digest = build_digest([Hit(a, tuple(m)) for a, m in hits], listing_all,
                           SHIPPED_ORDER, DigestContext(1, NOW, NOW - timedelta(days=1), NOW))
     assert all(len(e.evidence) == 4 for e in digest.entries)
     payloads = render_slack(digest)

@@ -142,6 +142,37 @@ def test_slack_escapes_mrkdwn_and_never_links_unsafe_urls() -> None:
     assert "<https://news.example.org/ok?a=1&amp;b=2|Story ok>" in ok
 
 
+def test_slack_text_from_a_feed_cannot_format_itself() -> None:
+    found = Hit(article("fmt", title="*Bold* _italic_ ~struck~ `code` claims",
+                        feed="Feed_with_*stars*"),
+                (match(snippet="la Misión Cortafuegos *ya* _no_ ~es~ `nada`"),))
+    blocks = [b for p in render_slack(make([found])) for b in p["blocks"]]
+    text = "\n".join(b["text"]["text"] if "text" in b else b["elements"][0]["text"]
+                     for b in blocks)
+    for raw in ("*Bold*", "_italic_", "~struck~", "`code`", "*ya*", "_no_", "~es~", "`nada`",
+                "Feed_with"):
+        assert raw not in text, raw
+    assert "∗Bold∗ ˍitalicˍ ∼struck∼ ˋcodeˋ claims" in text
+    assert "Feedˍwithˍ∗stars∗" in text
+    assert "*Misión Cortafuegos*" in text                  # our own emphasis stays
+
+
+def test_failing_feeds_are_capped_in_number_and_length() -> None:
+    location = "https://evil.example/" + "x" * 8000
+    failing = tuple(FeedState(name=f"Feed {i:02}", url="https://x", status="failed",
+                              error=f"redirect loop: {location} redirects back to itself",
+                              error_count=3) for i in range(25))
+    digest = make([], DigestContext(7, NOW, NOW - timedelta(days=1), NOW, failing_feeds=failing))
+    for rendered in (render_text(digest), render_markdown(digest), render_html(digest),
+                     json.dumps(render_slack(digest))):
+        assert "x" * 400 not in rendered
+        assert len(rendered) < 20_000
+    text = render_text(digest)
+    assert text.count("- Feed ") == 10
+    assert "- Feed 09: redirect loop: https://evil.example/xxx" in text
+    assert "- and 15 more failing feeds: see them with `armswatch feeds`" in text
+
+
 def test_500_hits_split_into_slack_messages_within_block_kit_limits() -> None:
     hits = [Hit(article(f"n{i}", title="Título " + "largo " * 40 + str(i),
                         first_seen=NOW - timedelta(minutes=i)),
@@ -151,7 +182,9 @@ def test_500_hits_split_into_slack_messages_within_block_kit_limits() -> None:
     failing = tuple(FeedState(name=f"Feed {i}", url="https://x", status="failed", error="HTTP 500",
                               error_count=4) for i in range(40))
     context = DigestContext(7, NOW, NOW - timedelta(days=1), NOW, failing_feeds=failing)
-    payloads = render_slack(make(hits, context))
+    # A channel that lists up to 500 hits and takes 500 from one feed as no burst.
+    listing_all = channel("slack", "slack", max_entries=500, burst=500)
+    payloads = render_slack(make(hits, context, listing_all))
     assert len(payloads) > 1
     for number, payload in enumerate(payloads, start=1):
         assert slack_problem(payload) is None, number

@@ -14,6 +14,7 @@ from test_digest_support import (
     NOW,
     WATCH_ORDER,
     article,
+    delivered,
     digest_rows,
     match,
     open_store,
@@ -79,6 +80,23 @@ def test_400_is_reported_as_permanent_and_kept_pending(store: Store, slack: Slac
     assert digest_rows(store)[0]["status"] == "pending"
 
 
+def test_a_message_slack_refuses_is_failed_after_three_tries_and_the_next_goes_out(
+        store: Store, slack: SlackServer) -> None:
+    slack.queue(*[Answer(400, "invalid_blocks")] * 3)
+    reports = [deliver_pending(store, slack_channel(slack), now=NOW + timedelta(minutes=n),
+                               watch_order=WATCH_ORDER, retry_now=True) for n in range(3)]
+    assert [r.marked_failed for r in reports] == [False, False, True]
+    assert reports[0].error == "Slack refused the message (HTTP 400 Bad Request: invalid_blocks)"
+    assert "the server refuses this message itself (not the channel's settings)" in \
+        reports[2].summary() and "check webhook_url" not in reports[2].summary()
+    assert digest_rows(store)[0]["status"] == "failed"
+    seed(store, [(article("3", first_seen=NOW + timedelta(minutes=5)), [match()])])
+    after = deliver_pending(store, slack_channel(slack), now=NOW + timedelta(hours=1),
+                            watch_order=WATCH_ORDER)
+    assert after.sent and after.digest_id == 2 and after.hits == 1
+    assert "Story 3" in json.dumps(slack.accepted[-1])
+
+
 def test_unknown_webhook_path_is_a_clear_404(store: Store, slack: SlackServer) -> None:
     config = slack_channel(slack, webhook_url=slack.webhook_url + "-revoked")
     report = deliver_pending(store, config, now=NOW, watch_order=WATCH_ORDER)
@@ -112,14 +130,24 @@ def test_slack_down_is_a_plain_connection_error(store: Store) -> None:
     assert report.error is not None and report.error.startswith("could not connect to Slack")
 
 
-def test_500_hits_go_out_in_several_messages_slack_accepts(tmp_path: Path,
-                                                          slack: SlackServer) -> None:
+def test_3000_hits_become_a_few_posts_that_say_what_they_left_out(tmp_path: Path,
+                                                                 slack: SlackServer) -> None:
+    """The review's flood: 3,000 hits made 47 posts. Now at most max_messages, every one
+    accepted, and the hits not listed are counted with the command that shows them."""
     with open_store(tmp_path / "big") as store:
-        seed(store, [(article(f"n{i}", title="Misión Cortafuegos " + "x" * 150 + str(i),
-                              first_seen=NOW - timedelta(minutes=i)),
-                      [match(snippet="… " + "contexto " * 40 + "Misión Cortafuegos …")])
-                     for i in range(500)])
-        report = deliver_pending(store, slack_channel(slack), now=NOW, watch_order=WATCH_ORDER)
-    assert report.sent and report.hits == 500, report.summary()
-    assert len(slack.accepted) == len(slack.posted) > 1     # the emulator enforces the limits
-    assert sum(json.dumps(p).count("news.example.org/n") for p in slack.accepted) == 500
+        for f in range(60):       # 50 hits from each of 60 feeds: no one feed is a burst
+            seed(store, [(article(f"n{f}-{i}", feed=f"Feed {f}",
+                                  title="Misión Cortafuegos " + "x" * 150 + str(i),
+                                  first_seen=NOW - timedelta(minutes=i)),
+                          [match(snippet="… " + "contexto " * 40 + "Misión Cortafuegos …")])
+                         for i in range(50)], feed=f"Feed {f}")
+        report = deliver_pending(store, slack_channel(slack, max_messages=2), now=NOW,
+                                 watch_order=WATCH_ORDER)
+        assert len(delivered(store, "slack")) == 3000      # all recorded: none is re-sent
+    assert report.sent and report.hits == 3000, report.summary()
+    assert 1 <= len(slack.accepted) == len(slack.posted) <= 2
+    listed = sum(json.dumps(p).count("news.example.org/n") for p in slack.accepted)
+    assert 0 < listed < 50
+    text = json.dumps([b for p in slack.accepted for b in p["blocks"]], ensure_ascii=False)
+    assert (f"{3000 - listed:,} more Mission Firewall hits not listed here; see them with: "
+            "`armswatch hits --item 'Mission Firewall' --since 2025-11-23 --limit 3000`") in text

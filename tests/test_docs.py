@@ -17,6 +17,8 @@ def commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Comm
     for name, command in group.commands.items():
         path = f"{prefix}{name}"
         if isinstance(command, click.Group):
+            if command.invoke_without_command:     # a command of its own too (`digest`)
+                found.append((path, command))
             found += commands(command, path + " ")
         else:
             found.append((path, command))

@@ -460,7 +460,14 @@ CHANNEL = '[[channels]]\nname = "c"\n'
      'armswatch.toml: channels[1].backlog: "a week" is not a duration (use 30s, 15m, 2h, 1d, 1w)'),
     ('type = "stdout"\nto = ["a@example.org"]',
      "armswatch.toml: channels[1].to: unknown key; allowed keys: name, type, schedule, timezone, "
-     "items, kinds, immediate, send_empty, backlog, optional"),
+     "items, kinds, immediate, send_empty, backlog, optional, max_entries, burst, "
+     "alerts_per_hour"),
+    ('type = "stdout"\nmax_entries = 0',
+     "armswatch.toml: channels[1].max_entries: must be between 1 and 500, not 0"),
+    ('type = "stdout"\nalerts_per_hour = 1000',
+     "armswatch.toml: channels[1].alerts_per_hour: must be between 1 and 60, not 1000"),
+    ('type = "stdout"\nburst = "many"',
+     "armswatch.toml: channels[1].burst: must be an integer, not \"many\""),
     ('type = "slack"',
      "armswatch.toml: channels[1].webhook_url: required key is missing"),
     ('type = "slack"\nwebhook_url = "http://hooks.slack.com/services/SECRET"',
@@ -678,8 +685,8 @@ def test_skipped_channel_is_still_checked_for_mistakes(tmp_path: Path) -> None:
     assert settings_problem(tmp_path, extra) == [
         "armswatch.toml: channels[1].schedul: unknown key; did you mean schedule? allowed keys: "
         "name, type, schedule, timezone, items, kinds, immediate, send_empty, backlog, optional, "
-        "webhook_url, username, channel, timeout, max_wait, retries, retry_delay, "
-        "min_interval"]
+        "max_entries, burst, alerts_per_hour, webhook_url, username, channel, timeout, "
+        "max_wait, retries, retry_delay, min_interval, max_messages"]
 
 
 def test_unset_variable_outside_a_channel_is_an_error(tmp_path: Path) -> None:

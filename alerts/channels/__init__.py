@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import assert_never
 
-from alerts.channels.base import Channel
+from alerts.channels.base import Channel, MessageRefused
 from alerts.channels.folder import FileChannel
 from alerts.channels.mail import EmailChannel
 from alerts.channels.slack import SlackChannel
@@ -21,8 +21,8 @@ from alerts.config import (
     StdoutSettings,
 )
 
-__all__ = ["Channel", "EmailChannel", "FileChannel", "SlackChannel", "StdoutChannel",
-           "make_channel"]
+__all__ = ["Channel", "EmailChannel", "FileChannel", "MessageRefused", "SlackChannel",
+           "StdoutChannel", "make_channel"]
 
 
 def make_channel(config: ChannelConfig) -> Channel:

@@ -5,6 +5,15 @@ from __future__ import annotations
 from typing import Protocol
 
 from alerts.digest import Digest
+from storage.errors import DeliveryError
+
+
+class MessageRefused(DeliveryError):
+    """The server refused this very message (its size or its content), not the channel's
+    settings: retrying it will not help, but the next digest may well go through."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
 
 
 class Channel(Protocol):

@@ -13,8 +13,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from alerts.caps import FILE_MAX_BYTES, utf8_size
 from alerts.config import FILE_FORMATS, FileFormat, FileSettings
-from alerts.digest import Digest
+from alerts.digest import Digest, fit
 from alerts.render_html import render_html
 from alerts.render_text import render_markdown, render_text
 from storage.errors import DeliveryError
@@ -64,7 +65,8 @@ class FileChannel:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             for path, fmt in zip(self.paths(digest), self.formats, strict=True):
-                write_atomically(path, RENDERERS[fmt][1](digest))
+                text = fit(digest, RENDERERS[fmt][1], utf8_size, FILE_MAX_BYTES)
+                write_atomically(path, text)
         except OSError as exc:
             permanent = isinstance(exc, PermissionError | NotADirectoryError | FileExistsError)
             reason = exc.strerror or str(exc)

@@ -10,9 +10,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 
 from alerts import wording
+from alerts.caps import EMAIL_MAX_BYTES
 from alerts.channels.smtp_errors import explain
 from alerts.config import EmailSettings
-from alerts.digest import Digest
+from alerts.digest import Digest, fit
 from alerts.render_html import render_html
 from alerts.render_text import render_text
 from storage.errors import DeliveryError
@@ -32,6 +33,11 @@ class EmailChannel:
         return parseaddr(self.sender)[1].rpartition("@")[2] or "armswatch.invalid"
 
     def message(self, digest: Digest, message_id: str) -> EmailMessage:
+        """The digest as one email of at most EMAIL_MAX_BYTES: fewer hits listed if need be."""
+        return fit(digest, lambda d: self._message(d, message_id), lambda m: len(m.as_bytes()),
+                   EMAIL_MAX_BYTES)
+
+    def _message(self, digest: Digest, message_id: str) -> EmailMessage:
         msg = EmailMessage()
         msg["Subject"] = wording.clean(wording.subject(digest, self.subject_prefix))
         msg["From"] = self.sender

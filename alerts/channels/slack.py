@@ -2,10 +2,10 @@
 
 429: wait as Retry-After says, within the run, while the total wait stays under ``max_wait``;
 otherwise the digest stays pending with that delay. 5xx and network errors: a few quick retries,
-then pending with backoff. Other 4xx: Slack refused the message or the webhook (revoked, archived
-channel); retrying will not help, so the error is reported as permanent (the digest still stays
-pending, so fixing the webhook and re-running delivers it). A webhook has no idempotency key:
-a digest that failed midway is re-sent from its first message.
+then pending with backoff. 400: Slack refused this message (MessageRefused). Other 4xx: Slack
+refused the webhook (revoked, archived channel). Neither will pass on a retry: after a few
+attempts the digest is marked failed (alerts.delivery), so it never holds up newer ones. A
+webhook has no idempotency key: a digest that failed midway is re-sent from its first message.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import Callable
 
 import httpx
 
+from alerts.channels.base import MessageRefused
 from alerts.config import SlackSettings
-from alerts.digest import Digest
+from alerts.digest import Digest, fit
 from alerts.render_slack import Payload, render_slack
 from alerts.wording import clean
 from storage.errors import DeliveryError
@@ -41,13 +42,15 @@ class SlackChannel:
         self.min_interval = settings.min_interval.total_seconds()
         self.retries = settings.retries
         self.retry_delay = settings.retry_delay.total_seconds()
+        self.max_messages = settings.max_messages
         self._sleep = sleep
 
     def __repr__(self) -> str:
         return f"SlackChannel(name={self.name!r})"
 
     def send(self, digest: Digest, *, message_id: str) -> str | None:
-        payloads = render_slack(digest)
+        # At most max_messages posts: a flood becomes a few posts that say what they left out.
+        payloads = fit(digest, render_slack, len, self.max_messages)
         with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
             budget = [self.max_wait]
             for number, payload in enumerate(payloads, start=1):
@@ -109,5 +112,7 @@ class SlackChannel:
             return DeliveryError(f"Slack rate limit ({reason})", retry_after=_retry_after(response))
         if status >= 500:
             return DeliveryError(f"Slack is failing ({reason})")
+        if status == 400:     # invalid_blocks, msg_too_long, invalid_payload: this message
+            return MessageRefused(f"Slack refused the message ({reason})")
         return DeliveryError(f"Slack refused the message ({reason}); check webhook_url",
                              permanent=True)

@@ -6,7 +6,10 @@ import smtplib
 import socket
 import ssl
 
+from alerts.channels.base import MessageRefused
 from storage.errors import DeliveryError
+
+TOO_LARGE = 552     # RFC 5321: exceeded storage allocation; what a relay's size limit answers
 
 
 def _reply(code: int, text: bytes | str) -> str:
@@ -24,6 +27,14 @@ def _smtp_reply(exc: smtplib.SMTPException, where: str) -> DeliveryError:
         return DeliveryError(f"SMTP server {where} refused the login "
                              f"({_reply(exc.smtp_code, exc.smtp_error)}); check smtp.username "
                              "and smtp.password", permanent=True)
+    if isinstance(exc, smtplib.SMTPSenderRefused | smtplib.SMTPDataError) \
+            and exc.smtp_code == TOO_LARGE:
+        # With SIZE the server refuses at MAIL FROM; without it, after the data.
+        return MessageRefused(f"SMTP server {where} refused the message as too large "
+                              f"({_reply(exc.smtp_code, exc.smtp_error)})")
+    if isinstance(exc, smtplib.SMTPDataError) and exc.smtp_code >= 500:
+        return MessageRefused(f"SMTP server {where} refused the message "
+                              f"({_reply(exc.smtp_code, exc.smtp_error)})")
     if isinstance(exc, smtplib.SMTPSenderRefused):
         return DeliveryError(f"SMTP server {where} refused the sender {exc.sender} "
                              f"({_reply(exc.smtp_code, exc.smtp_error)})",

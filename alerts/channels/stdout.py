@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from alerts.digest import Digest
+from alerts.caps import TEXT_MAX_BYTES, utf8_size
+from alerts.digest import Digest, fit
 from alerts.render_text import render_text
 from storage.errors import DeliveryError
 
@@ -18,7 +19,7 @@ class StdoutChannel:
     def send(self, digest: Digest, *, message_id: str) -> str | None:
         stream = self._stream or sys.stdout
         try:
-            stream.write(render_text(digest))
+            stream.write(fit(digest, render_text, utf8_size, TEXT_MAX_BYTES))
             stream.flush()
         except (OSError, ValueError) as exc:   # closed pipe or stream
             raise DeliveryError(f"could not write the digest to standard output: {exc}") from None

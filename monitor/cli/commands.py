@@ -2,7 +2,8 @@
 
 Only the CLI turns our exceptions into messages and exit codes (design §3, §8): 0 success,
 1 runtime failure, 2 usage or config error. The read-only commands (hits, feeds, status) live in
-monitor.cli.query, what commands share in monitor.cli.context.
+monitor.cli.query, `digest` and its failed digests in monitor.cli.digests, what commands share
+in monitor.cli.context.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from typing import Any
 
 import click
 
-from alerts.config import ChannelConfig
 from monitor.cli.columns import printable, terminal_width, wrap_lines
 from monitor.cli.context import Context, pass_context
+from monitor.cli.digests import digest
 from monitor.cli.init import init
 from monitor.cli.output import format_hits
 from monitor.cli.query import feeds, hits, status
 from monitor.matching import WatchList
 from monitor.poll import FeedOutcome, PollReport
-from monitor.service import LOG_FORMATS, configure_logging, deliver
-from monitor.settings import Config, summarise
+from monitor.service import LOG_FORMATS, configure_logging
+from monitor.settings import summarise
 from storage.errors import ArmswatchError, ConfigError
 
 
@@ -64,7 +65,7 @@ def cli(ctx: click.Context, config_dir: Path | None, db: Path | None) -> None:
     ctx.obj = Context(config_dir, db, "ARMSWATCH_CONFIG" if from_env else "--config")
 
 
-for _command in (hits, feeds, status):
+for _command in (hits, feeds, status, digest):
     cli.add_command(_command)
 
 
@@ -168,46 +169,6 @@ def watch_test(ctx: Context, text: str | None, file: Any) -> None:
 
 
 @cli.command()
-@click.option("--channel", "names", multiple=True, metavar="NAME",
-              help="Only this channel (repeatable); default: every configured channel.")
-@click.option("--dry-run", is_flag=True, help="Show what would be sent; send and mark nothing.")
-@click.option("--preview", type=click.Path(path_type=Path, dir_okay=False),
-              help="With --dry-run: also write the HTML rendering to this file.")
-@pass_context
-def digest(ctx: Context, names: tuple[str, ...], dry_run: bool, preview: Path | None) -> None:
-    """Build and send what is pending now, whatever the channels' schedules."""
-    if preview is not None and not dry_run:
-        raise click.UsageError("--preview goes with --dry-run")
-    channels = select_channels(ctx.config, names)
-    reports = deliver(ctx.existing_db(), channels, ctx.config.watch, dry_run=dry_run,
-                      preview_path=preview, retry_now=True)
-    for report in reports:
-        if dry_run and report.preview:
-            click.echo(printable(report.preview))
-        click.echo(printable(report.summary()))
-    failed = any(r.failed for r in reports)   # each failure is on its channel's line above
-    if preview is not None and not failed:
-        click.echo(f"HTML preview written to {preview}")
-    if failed:
-        sys.exit(1)
-
-
-def select_channels(config: Config, names: tuple[str, ...]) -> list[ChannelConfig]:
-    if not config.channels:
-        raise ConfigError([
-            "armswatch.toml: channels: no digest channel is configured (or all were skipped: see "
-            "the warnings above); add a [[channels]] block, see docs/channels.md"])
-    if not names:
-        return list(config.channels)
-    by_name = {c.name.casefold(): c for c in config.channels}
-    unknown = [n for n in names if n.casefold() not in by_name]
-    if unknown:
-        known = ", ".join(c.name for c in config.channels)
-        raise ConfigError([f"--channel: no channel named {n!r} (channels: {known})"
-                           for n in unknown])
-    return [by_name[n.casefold()] for n in names]
-
-
 @cli.command()
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info",
               show_default=True)

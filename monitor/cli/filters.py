@@ -42,6 +42,19 @@ def resolve_item(name: str, known: Iterable[str]) -> str:
     raise FilterError(f'no watch item is named "{name}"; {hint}')
 
 
+def resolve_feed(name: str, known: Iterable[str]) -> str:
+    """The stored feed `name` means (same words, ignoring case, accents and punctuation)."""
+    by_key = {normalise(feed): feed for feed in known}
+    wanted = normalise(name)
+    if wanted in by_key:
+        return by_key[wanted]
+    picks = [by_key[key] for key in _alike(wanted, by_key)]
+    hint = (f"did you mean {_either(picks)}?" if picks
+            else f"the feeds are: {', '.join(sorted(by_key.values(), key=str.casefold))}"
+            if by_key else "no feed has been polled yet")
+    raise FilterError(f'no feed is named "{name}"; {hint}')
+
+
 def resolve_language(text: str, stored: Callable[[], Sequence[str]]) -> str:
     """The language code `text` means: a code or a name (English, español, …) of a language
     of our feeds, or the code of a language stored. `stored` is asked only when needed."""

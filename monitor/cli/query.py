@@ -17,7 +17,13 @@ import click
 
 from monitor.cli.columns import terminal_width, wrap_lines
 from monitor.cli.context import Context, pass_context
-from monitor.cli.filters import FilterError, parse_since, resolve_item, resolve_language
+from monitor.cli.filters import (
+    FilterError,
+    parse_since,
+    resolve_feed,
+    resolve_item,
+    resolve_language,
+)
 from monitor.cli.output import HIT_FORMATS, format_feeds, format_hits
 from monitor.service import assess, outage_line
 from storage.hits import SearchError, fts_query
@@ -57,20 +63,22 @@ def _search(text: str) -> str:
               help='Full-text search in titles and summaries: words, "a phrase", OR, -word.')
 @click.option("--language", metavar="CODE|NAME",
               help="Only articles in this language: en, es, English, español, …")
+@click.option("--feed", metavar="NAME", help="Only articles first seen in this feed.")
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=50, show_default=True,
               help="At most this many hits.")
 @click.option("--format", "fmt", type=click.Choice(HIT_FORMATS), default="table", show_default=True)
 @pass_context
 def hits(ctx: Context, item: str | None, since: datetime | None, search: str | None,
-         language: str | None, limit: int, fmt: str) -> None:
+         language: str | None, feed: str | None, limit: int, fmt: str) -> None:
     """Query stored hits, newest first."""
     with ctx.read_only_store() as store:
         item_name = _item(ctx, store, item) if item is not None else None
         code = _language(store, language) if language is not None else None
+        feed_name = _feed(store, feed) if feed is not None else None
         found = store.hits.query(item=item_name, since=since, search=search, language=code,
-                                 limit=limit)
+                                 limit=limit, feed=feed_name)
         if not found and fmt == "table":
-            filtered = any(x is not None for x in (item, since, search, language))
+            filtered = any(x is not None for x in (item, since, search, language, feed))
             click.echo(_nothing_found(store, filtered))
             return
     click.echo(format_hits(found, fmt, width=terminal_width()))
@@ -84,6 +92,13 @@ def _item(ctx: Context, store: Store, name: str) -> str:
         return resolve_item(name, [w.name for w in watch] + store.hits.item_names())
     except FilterError as exc:
         raise click.BadParameter(str(exc), param_hint="'--item'") from None
+
+
+def _feed(store: Store, name: str) -> str:
+    try:
+        return resolve_feed(name, [f.name for f in store.feeds.all()])
+    except FilterError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--feed'") from None
 
 
 def _language(store: Store, text: str) -> str:
@@ -123,20 +138,22 @@ def feeds(ctx: Context, fmt: str) -> None:
               show_default=True)
 @pass_context
 def status(ctx: Context, fmt: str) -> None:
-    """Health: last poll, failing feeds, pending digests; exit 1 when polling has stalled."""
+    """Health: last poll, failing feeds, pending and failed digests; exit 1 when polling has
+    stalled or a digest was refused for good."""
     settings = ctx.read_only
     with ctx.read_only_store() as store:
         feeds = ctx.feed_health(store)
         outbox = DigestOutbox(store)
         pending = [d for name in settings.channels if (d := outbox.pending(name)) is not None]
         outage = NetworkOutages(store).last()
+        failed = outbox.failed(settings.channels or None)
     # The longest feed interval: every feed has had its chance within three of them.
     health = assess(feeds, pending, now=datetime.now(UTC), interval=settings.interval,
-                    config_problems=settings.problems, outage=outage)
+                    config_problems=settings.problems, outage=outage, failed=failed)
     if fmt == "json":
         click.echo(json.dumps(health.record(), indent=2, ensure_ascii=False))
     else:
         click.echo(wrap_lines(health.lines(), terminal_width()))
-    # The exit code is the healthcheck's: polling health only, whatever the config's state.
+    # The exit code is the healthcheck's: polling and delivery, whatever the config's state.
     if not health.healthy:
         sys.exit(1)

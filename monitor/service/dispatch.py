@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from alerts.config import ChannelConfig
-from alerts.delivery import deliver_pending, due_for_retry
+from alerts.delivery import deliver_pending, due_for_retry, resend_failed
 from alerts.report import DeliveryReport
 from monitor.settings import WatchItem
 from storage.store import Store
@@ -49,6 +49,15 @@ def _deliver(store: Store, channels: Sequence[ChannelConfig], watch: Sequence[Wa
                             dry_run=dry_run, preview_path=preview_path,
                             only_articles=only_articles, retry_now=retry_now)
             for channel in channels]
+
+
+def resend(db_path: Path, digests: Sequence[tuple[int, ChannelConfig]],
+           watch: Sequence[WatchItem]) -> list[DeliveryReport]:
+    """Send failed digests again, each through its channel (`armswatch digest resend`)."""
+    now = datetime.now(UTC)
+    with Store.open(db_path) as store:
+        return [resend_failed(store, channel, digest_id, now=now, watch_order=watch_order(watch))
+                for digest_id, channel in digests]
 
 
 def retry_due(db_path: Path, channels: Sequence[ChannelConfig],

@@ -4,9 +4,10 @@ The last successful poll is the newest successful check of any feed: when every 
 network is down) or nothing polls (the service is stopped), it falls behind, and after three
 poll intervals the status turns unhealthy — the container healthcheck's signal. An outage of the
 monitor's own network (recorded by the poll cycle) is named as such, and is the reason given
-when it is what stalled polling. A config edit
-that a running service refuses is reported too, but it does not make the service unhealthy: the
-service goes on polling with its last good config.
+when it is what stalled polling. A digest a channel refused for good (marked failed) makes the
+status unhealthy too: its hits reached nobody until it is re-sent or dropped (`armswatch digest
+failed`). A config edit that a running service refuses is reported too, but it does not make the
+service unhealthy: the service goes on polling with its last good config.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from alerts.wording import ERROR_LIMIT, clean
 from monitor.poll import cause_words
 from storage.outages import OutageRecord
 from storage.outbox import DigestRecord
@@ -34,6 +36,7 @@ class Health:
     reason: str
     config_problems: Sequence[str] = ()   # an edit a running service does not apply
     outage: OutageRecord | None = None     # the open network outage, else the last one
+    failed: Sequence[DigestRecord] = ()   # digests refused for good, not re-sent or dropped
 
     @property
     def failing(self) -> list[FeedHealth]:
@@ -61,6 +64,11 @@ class Health:
         for digest in self.pending:
             why = f": {digest.last_error}" if digest.last_error else ""
             out.append(f"  {digest.channel}: digest {digest.id}, {digest.attempts} attempt(s){why}")
+        if self.failed:
+            out.append(f"failed digests: {len(self.failed)} (`armswatch digest failed` lists "
+                       "them, `armswatch digest resend` or `drop` settles them)")
+        for digest in self.failed:
+            out.append(f"  {digest.channel}: digest {digest.id}: {_error(digest)}")
         return out
 
     def record(self) -> dict[str, Any]:
@@ -74,12 +82,15 @@ class Health:
                               for f in self.failing],
             "pending_digests": [{"channel": d.channel, "id": d.id, "attempts": d.attempts,
                                  "error": d.last_error} for d in self.pending],
+            "failed_digests": [{"channel": d.channel, "id": d.id, "attempts": d.attempts,
+                                "error": d.last_error} for d in self.failed],
         }
 
 
 def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now: datetime,
            interval: timedelta, config_problems: Sequence[str] = (),
-           outage: OutageRecord | None = None) -> Health:
+           outage: OutageRecord | None = None,
+           failed: Sequence[DigestRecord] = ()) -> Health:
     checks = [f.state.last_checked for f in feeds if f.state.last_checked]
     if outage is not None and outage.ongoing:
         checks.append(outage.last_seen)   # outage polls leave the feeds' own checks as they were
@@ -95,10 +106,12 @@ def assess(feeds: Sequence[FeedHealth], pending: Sequence[DigestRecord], *, now:
                   f"three poll intervals ({_ago(limit)})")
         if outage is not None and outage.ongoing:
             reason = f"network outage since {_when(outage.started)}: {reason}"
+    elif failed:
+        healthy, reason = False, _failed_reason(failed)
     else:
         healthy, reason = True, f"last successful poll {_ago(now - last_success)} ago"
     return Health(healthy, last_check, last_success, feeds, pending, reason, config_problems,
-                  outage)
+                  outage, failed)
 
 
 def outage_line(outage: OutageRecord) -> str:
@@ -120,6 +133,22 @@ def _outage_record(outage: OutageRecord | None) -> dict[str, Any] | None:
             "last_seen": _iso(outage.last_seen), "ended": _iso(outage.ended),
             "polls": outage.polls, "failed_feeds": outage.failed_feeds,
             "polled_feeds": outage.polled_feeds}
+
+
+
+
+def _error(digest: DigestRecord) -> str:
+    return clean(digest.last_error or "refused", ERROR_LIMIT)
+
+
+def _failed_reason(failed: Sequence[DigestRecord]) -> str:
+    if len(failed) == 1:
+        digest = failed[0]
+        return (f"channel {digest.channel} refused digest {digest.id} for good: "
+                f"{_error(digest)}")
+    channels = ", ".join(dict.fromkeys(d.channel for d in failed))
+    return f"{len(failed)} digests were refused for good (channels {channels})"
+
 
 
 def _ago(span: timedelta) -> str:

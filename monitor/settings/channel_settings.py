@@ -39,7 +39,7 @@ from monitor.settings.tables import Key, Table, Unresolved, one_of, quote
 TYPE_KEYS: dict[ChannelType, tuple[str, ...]] = {
     "email": ("from", "to", "subject_prefix", "smtp"),
     "slack": ("webhook_url", "username", "channel", "timeout", "max_wait", "retries",
-              "retry_delay", "min_interval"),
+              "retry_delay", "min_interval", "max_messages"),
     "file": ("path", "formats"),
     "stdout": (),
 }
@@ -200,7 +200,8 @@ def _slack(table: Table) -> SlackSettings:
         retry_delay=table.duration("retry_delay", timedelta(seconds=2), low=timedelta(0),
                                    high=timedelta(minutes=1)),
         min_interval=table.duration("min_interval", timedelta(seconds=1), low=timedelta(0),
-                                    high=timedelta(minutes=1)))
+                                    high=timedelta(minutes=1)),
+        max_messages=table.integer("max_messages", 5, low=1, high=20))
 
 
 def _webhook_problem(url: str) -> str | None:

@@ -18,7 +18,7 @@ from monitor.settings.tables import Table, Unresolved, quote
 
 CHANNEL_TYPES: tuple[ChannelType, ...] = ("email", "slack", "file", "stdout")
 COMMON_KEYS = ("name", "type", "schedule", "timezone", "items", "kinds", "immediate",
-               "send_empty", "backlog", "optional")
+               "send_empty", "backlog", "optional", "max_entries", "burst", "alerts_per_hour")
 _ALL_TYPE_KEYS = tuple(dict.fromkeys(key for keys in TYPE_KEYS.values() for key in keys))
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
@@ -101,6 +101,9 @@ def read_channel(table: Table, watch_names: Sequence[str] | None,
         immediate=table.boolean("immediate", False),
         send_empty=table.boolean("send_empty", False),
         backlog=table.duration("backlog", default_backlog),
+        max_entries=table.integer("max_entries", 50, low=1, high=500),
+        burst=table.integer("burst", 50, low=1, high=100_000),
+        alerts_per_hour=table.integer("alerts_per_hour", 4, low=1, high=60),
     )
 
 
