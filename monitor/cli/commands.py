@@ -169,7 +169,6 @@ def watch_test(ctx: Context, text: str | None, file: Any) -> None:
 
 
 @cli.command()
-@cli.command()
 @click.option("--log-level", type=click.Choice(["debug", "info", "warning"]), default="info",
               show_default=True)
 @click.option("--log-format", type=click.Choice(LOG_FORMATS), default="text", show_default=True,

@@ -15,6 +15,7 @@ import click
 
 from alerts.config import ChannelConfig
 from alerts.wording import plural
+from monitor.cli.columns import printable
 from monitor.cli.context import Context, pass_context
 from monitor.service import deliver, resend
 from monitor.settings import Config
@@ -46,8 +47,8 @@ def digest(click_ctx: click.Context, names: tuple[str, ...], dry_run: bool,
                       preview_path=preview, retry_now=True)
     for report in reports:
         if dry_run and report.preview:
-            click.echo(report.preview)
-        click.echo(report.summary())
+            click.echo(printable(report.preview))
+        click.echo(printable(report.summary()))
     failed = any(r.failed for r in reports)   # each failure is on its channel's line above
     if preview is not None and not failed:
         click.echo(f"HTML preview written to {preview}")
@@ -127,7 +128,7 @@ def failed(ctx: Context, names: tuple[str, ...], fmt: str) -> None:
     for r in records:
         click.echo(f"digest {r.id}  {r.channel}  created {r.created:%Y-%m-%d %H:%M} UTC  "
                    f"{plural(counts.get(r.id, 0), 'hit')}  {plural(r.attempts, 'attempt')}")
-        click.echo(f"  {r.last_error or 'refused'}")
+        click.echo(printable(f"  {r.last_error or 'refused'}"))
     click.echo("Send one again with `armswatch digest resend ID`, or give it up with "
                "`armswatch digest drop ID` (its hits stay in the database either way).")
 
@@ -154,7 +155,7 @@ def resend_command(ctx: Context, ids: tuple[int, ...], every: bool,
     reports = resend(ctx.existing_db(), [(r.id, configured[r.channel]) for r in chosen],
                      ctx.config.watch)
     for report in reports:
-        click.echo(report.summary())
+        click.echo(printable(report.summary()))
     if any(r.failed for r in reports):
         sys.exit(1)
 
