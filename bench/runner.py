@@ -39,6 +39,15 @@ T = TypeVar("T")
 
 
 def peak_rss_mb() -> float:
+    """This process image's peak resident memory. VmHWM, not ru_maxrss: after fork+exec, Linux's
+    ru_maxrss still holds the parent's high-water mark."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 

@@ -204,3 +204,24 @@ def write_config(folder: Path, db: Path, feeds: Mapping[str, str], polling: str 
         f"[storage]\npath = {toml_string(str(db))}\n\n[polling]\n{polling}\n{blocks}\n{extra}",
         encoding="utf-8")
     return folder
+
+
+# -- measuring a child process's memory -------------------------------------------------------
+
+# Source text for scripts run with `python -c`: the peak resident memory of this process image.
+# Not ru_maxrss: on Linux a child started by fork+exec inherits the parent's high-water mark, so a
+# big pytest process would count as the child's own. VmHWM starts afresh with the exec.
+PEAK_RSS_MB = """
+import resource
+
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+"""
+

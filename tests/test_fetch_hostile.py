@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import PEAK_RSS_MB
 from feedserver import (
     FeedServer,
     brotli_bomb,
@@ -160,8 +161,8 @@ def test_default_limit_is_10_mb(feed_server: FeedServer) -> None:
     assert str(fetch_error(url)) == "response larger than 10 MB"
 
 
-BOMB_CLIENT = """
-import asyncio, json, resource, sys
+BOMB_CLIENT = PEAK_RSS_MB + """
+import asyncio, json, sys
 from monitor.feeds.fetch import Fetcher, FetchRequest
 from storage.errors import FetchError
 
@@ -177,7 +178,7 @@ async def main(urls):
     return outcome
 
 outcome = asyncio.run(main(json.loads(sys.argv[1])))
-outcome["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+outcome["peak_mb"] = peak_rss_mb()
 print(json.dumps(outcome))
 """
 

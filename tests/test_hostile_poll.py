@@ -25,7 +25,7 @@ from typing import Any
 
 import builders
 import pytest
-from builders import Entry, atom, feed_config, rss, write_config
+from builders import PEAK_RSS_MB, Entry, atom, feed_config, rss, write_config
 from click.testing import CliRunner
 from feedserver import FeedServer, gzip_bomb
 
@@ -184,13 +184,13 @@ TIME_BOUND = (2 + 2) * 3  # (timeout + parse_timeout) x 3: not a benchmark, a bo
 
 # Runs the CLI in this process so its peak memory is the poller's own (parser workers aside,
 # and no bomb ever reaches them).
-MEASURED_CLI = """
-import resource, sys
+MEASURED_CLI = PEAK_RSS_MB + """
+import sys
 from monitor.cli.commands import main
 try:
     main()
 finally:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    peak = int(peak_rss_mb())
     print(f"peak-rss-mb {peak}", file=sys.stderr)
 """
 
