@@ -3,6 +3,7 @@ renderer escapes these for its medium like anything else."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from datetime import datetime
 
@@ -237,18 +238,33 @@ def group_title(group: Group) -> str:
     return title + (f", the newest {len(group.entries)} listed" if group.unlisted else "")
 
 
-_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# Escape sequences, removed whole (the text an OSC 8 hyperlink wraps stays): CSI (colours, cursor
+# moves, screen clears); OSC (window title, hyperlinks, clipboard), DCS, SOS, PM and APC up to
+# their terminator, the line's end or the text's; any other ESC sequence. 7-bit and 8-bit forms.
+_ESCAPE_SEQUENCE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|(?=\n)|\Z)"
+    r"|\x1b[ -/]*[0-~]?")
+# What is left of C0 and C1 but the line break (a tab becomes a space), DEL, and the
+# bidirectional controls that make text display in another order than it reads ("Trojan Source").
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                      "\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to write to a terminal: escape sequences and control characters removed,
+    tabs made spaces; line breaks stay."""
+    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text).replace("\t", " "))
 
 
 def clean(text: str, limit: int | None = None) -> str:
-    """Feed text on one line: control and bidi-override characters dropped, whitespace collapsed,
-    cut at ``limit`` characters with an ellipsis."""
+    """Feed text on one line: escape sequences, control and bidi-override characters dropped
+    (as ``printable``), whitespace collapsed, cut at ``limit`` characters with an ellipsis."""
     if limit is not None:
         # Only the start can be shown: a 6 MB field is not scanned whole (a generous margin
         # for the whitespace and control characters that are dropped).
         text = text[: limit * 4 + 64]
-    kept = "".join(" " if ch.isspace() else ch for ch in text
-                   if ch.isspace() or (ch.isprintable() and ch not in _BIDI_CONTROLS))
+    kept = "".join(ch for ch in printable(text) if ch.isspace() or ch.isprintable())
     line = " ".join(kept.split())
     if limit is not None and len(line) > limit:
         line = line[: max(limit - 1, 0)].rstrip() + "…"

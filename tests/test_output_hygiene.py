@@ -16,7 +16,7 @@ from builders import Entry, rss, write_config
 from click.testing import CliRunner, Result
 from feedserver import FeedServer
 
-from monitor.cli.columns import printable
+from alerts.wording import clean, printable
 from monitor.cli.commands import cli
 from monitor.cli.output import spreadsheet_safe
 
@@ -113,3 +113,9 @@ def test_printable_removes_sequences_and_controls_and_keeps_text(text: str, show
 def test_spreadsheet_safe_prefixes_what_a_spreadsheet_would_evaluate(cell: str,
                                                                      written: str) -> None:
     assert spreadsheet_safe(cell) == written
+
+
+def test_digest_text_drops_escape_sequences_whole() -> None:
+    """The digest's one-line cleaner uses the same rule: no "]0;owned" left of a title escape."""
+    assert clean("\x1b]0;owned\x07Mission \x1b[31;1mFirewall\x1b[0m\tseizes rifles", 40) == (
+        "Mission Firewall seizes rifles")

@@ -9,33 +9,15 @@ reaches a terminal (``printable``), so a title cannot recolour, retitle, hide or
 
 from __future__ import annotations
 
-import re
 import shutil
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from alerts.wording import printable
+
 GAP = "  "             # between columns
 NARROWEST = 40         # below this, lay out as if the terminal were this wide
-
-# Escape sequences, removed whole (the text an OSC 8 hyperlink wraps stays): CSI (colours, cursor
-# moves, screen clears); OSC (window title, hyperlinks, clipboard), DCS, SOS, PM and APC up to
-# their terminator, the line's end or the text's; any other ESC sequence. 7-bit and 8-bit forms.
-_ESCAPE_SEQUENCE = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|(?=\n)|\Z)"
-    r"|\x1b[ -/]*[0-~]?")
-# What is left of C0 and C1 but the line break (a tab becomes a space), DEL, and the
-# bidirectional controls that make text display in another order than it reads ("Trojan Source").
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
-                      "\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """``text`` safe to write to a terminal: escape sequences and control characters removed,
-    tabs made spaces; line breaks stay."""
-    return _CONTROL.sub("", _ESCAPE_SEQUENCE.sub("", text).replace("\t", " "))
-
 
 def terminal_width() -> int:
     """Columns of the terminal (``COLUMNS`` wins; 80 when output is not a terminal)."""

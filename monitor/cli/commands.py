@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from monitor.cli.columns import printable, terminal_width, wrap_lines
+from alerts.wording import printable
+from monitor.cli.columns import terminal_width, wrap_lines
 from monitor.cli.context import Context, pass_context
 from monitor.cli.digests import digest
 from monitor.cli.init import init

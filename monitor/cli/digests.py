@@ -14,8 +14,7 @@ from pathlib import Path
 import click
 
 from alerts.config import ChannelConfig
-from alerts.wording import plural
-from monitor.cli.columns import printable
+from alerts.wording import plural, printable
 from monitor.cli.context import Context, pass_context
 from monitor.service import deliver, resend
 from monitor.settings import Config
