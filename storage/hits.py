@@ -61,7 +61,10 @@ class HitTable:
         """
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        filters = HitFilters(item=item, since=since, fts=fts_query(search) if search else None,
+        found_fts = fts_query(search) if search else None
+        # The index also covers content (for backfills); a search keeps to what it says it reads.
+        fts = None if found_fts is None else f"{{title summary}} : ({found_fts})"
+        filters = HitFilters(item=item, since=since, fts=fts,
                              language=language, kinds=tuple(sorted(set(kinds or ()))),
                              feed=feed)
         with self.store.translated():

@@ -218,6 +218,53 @@ def create_network_outages(db: Database) -> None:
     db.execute(_NETWORK_OUTAGES)
 
 
+# 0006: keywords that reach back (design §14). The full-text index also covers ``content``, so a
+# backfill can narrow its candidates in every field the matcher reads (``hits --search`` keeps to
+# titles and summaries with a column filter). A backfill run is one row of ``backfills`` per
+# watch item, with a fingerprint of the item's definition; the matches it added point at it
+# (``backfill_id``), so digests can sum them up in one line instead of listing them. Triggers are
+# written here rather than by sqlite-utils, whose ``executescript`` would commit mid-migration.
+_FTS_FIELDS = ("title", "summary", "content")
+_BACKFILLS = """CREATE TABLE backfills (
+    id INTEGER PRIMARY KEY,
+    item TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    ran_at TEXT NOT NULL,
+    since TEXT,
+    articles INTEGER NOT NULL,
+    matches INTEGER NOT NULL
+)"""
+
+
+def _fts_triggers(fields: tuple[str, ...]) -> list[str]:
+    names = ", ".join(f'"{f}"' for f in fields)
+    new = ", ".join(f'new."{f}"' for f in fields)
+    old = ", ".join(f'old."{f}"' for f in fields)
+    insert = f'INSERT INTO "articles_fts" (rowid, {names}) VALUES (new.rowid, {new});'
+    delete = (f'INSERT INTO "articles_fts" ("articles_fts", rowid, {names})'
+              f" VALUES('delete', old.rowid, {old});")
+    return [f'CREATE TRIGGER "articles_ai" AFTER INSERT ON "articles" BEGIN {insert} END',
+            f'CREATE TRIGGER "articles_ad" AFTER DELETE ON "articles" BEGIN {delete} END',
+            f'CREATE TRIGGER "articles_au" AFTER UPDATE ON "articles" BEGIN {delete} {insert} END']
+
+
+@MIGRATIONS(name="0006_backfills")
+def add_backfills(db: Database) -> None:
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
+    db.execute("DROP TABLE articles_fts")
+    names = ", ".join(f'"{f}"' for f in _FTS_FIELDS)
+    db.execute(f'CREATE VIRTUAL TABLE "articles_fts" USING FTS5 ({names},'
+               " tokenize='unicode61 remove_diacritics 2', content=\"articles\")")
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+    for trigger in _fts_triggers(_FTS_FIELDS):
+        db.execute(trigger)
+    db.execute(_BACKFILLS)
+    db.execute("ALTER TABLE matches ADD COLUMN backfill_id INTEGER REFERENCES backfills(id)")
+    db.execute("CREATE INDEX matches_backfill ON matches(backfill_id)"
+               " WHERE backfill_id IS NOT NULL")
+
+
 def apply_migrations(db: Database) -> None:
     """Bring the schema up to date; a no-op when nothing is pending."""
     MIGRATIONS.apply(db)

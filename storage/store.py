@@ -16,6 +16,7 @@ from types import TracebackType
 from sqlite_utils import Database
 
 from storage.articles import ArticleTable
+from storage.backfills import BackfillTable
 from storage.errors import StorageError
 from storage.feeds import FeedTable
 from storage.hits import HitTable
@@ -35,6 +36,7 @@ class Store:
         self.feeds = FeedTable(self)
         self.articles = ArticleTable(self)
         self.hits = HitTable(self)
+        self.backfills = BackfillTable(self)
 
     @classmethod
     def open(cls, path: Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:

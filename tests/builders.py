@@ -152,19 +152,22 @@ class Entry:
     summary: str = ""
     guid: str | None = None
     published: datetime = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+    content: str = ""          # the full text, as <content:encoded> (RSS only)
 
 
 def rss(entries: list[Entry], *, title: str = "Test feed", language: str | None = "en") -> bytes:
     items = []
     for e in entries:
         guid = f"<guid isPermaLink=\"false\">{escape(e.guid)}</guid>" if e.guid else ""
+        content = f"<content:encoded>{escape(e.content)}</content:encoded>" if e.content else ""
         items.append(
             f"<item><title>{escape(e.title)}</title><link>{escape(e.link)}</link>"
-            f"<description>{escape(e.summary)}</description>{guid}"
+            f"<description>{escape(e.summary)}</description>{content}{guid}"
             f"<pubDate>{format_datetime(e.published)}</pubDate></item>")
     lang = f"<language>{language}</language>" if language else ""
     return (
-        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"'
+        ' xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
         f"<title>{escape(title)}</title><link>https://example.org/</link>{lang}"
         + "".join(items) + "</channel></rss>"
     ).encode()

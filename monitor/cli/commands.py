@@ -24,7 +24,7 @@ from monitor.cli.digests import digest
 from monitor.cli.init import init
 from monitor.cli.output import format_hits
 from monitor.cli.query import feeds, hits, status
-from monitor.matching import WatchList
+from monitor.cli.watch import watch
 from monitor.poll import FeedOutcome, PollReport
 from monitor.service import LOG_FORMATS, configure_logging
 from monitor.settings import summarise
@@ -66,7 +66,7 @@ def cli(ctx: click.Context, config_dir: Path | None, db: Path | None) -> None:
     ctx.obj = Context(config_dir, db, "ARMSWATCH_CONFIG" if from_env else "--config")
 
 
-for _command in (hits, feeds, status, digest):
+for _command in (hits, feeds, status, digest, watch):
     cli.add_command(_command)
 
 
@@ -147,26 +147,6 @@ def serve(ctx: Context, host: str, port: int) -> None:
     # The path, not a Store: opening a Store runs migrations, which write, and the browser may
     # run on a read-only mount beside the service.
     serve_browser(ctx.read_only_db_path, host=host, port=port)
-
-
-@cli.group()
-def watch() -> None:
-    """Work with the watch list."""
-
-
-@watch.command("test")
-@click.argument("text", required=False)
-@click.option("--file", "file", type=click.File("r", encoding="utf-8"),
-              help="Read the text from this file ('-' for standard input).")
-@pass_context
-def watch_test(ctx: Context, text: str | None, file: Any) -> None:
-    """Show which watch items TEXT matches, and why."""
-    if (text is None) == (file is None):
-        raise click.UsageError("give the text to test, or --file F (not both)")
-    body = text if text is not None else file.read()
-    explanation = WatchList(ctx.config.watch).explain(body)
-    for line in explanation.lines():
-        click.echo(printable(line))   # the text may be a pasted article, escapes and all
 
 
 @cli.command()

@@ -284,7 +284,7 @@ def _entries(index: int, item: WatchItem) -> Iterable[tuple[str, _Entry]]:
     ranked = list(enumerate(counted)) + [(len(counted) + i, p) for i, p in enumerate(others)]
     for variant in (False, True):
         for order, (role, term) in ranked:
-            forms = _variants(term) if variant else [normalise(term)]
+            forms = hyphen_variants(term) if variant else [normalise(term)]
             family = "counted" if role in ("term", "guarded") else role
             caps = term.isupper()
             for form in forms:
@@ -295,7 +295,7 @@ def _entries(index: int, item: WatchItem) -> Iterable[tuple[str, _Entry]]:
                 yield f" {form} ", _Entry(role, index, term, order, caps)
 
 
-def _variants(term: str) -> list[str]:
+def hyphen_variants(term: str) -> list[str]:
     """Joined and spaced spellings of a hyphenated term ("e-Trace": "etrace", "e trace")."""
     parts = _HYPHENS.split(term)
     if len(parts) == 1:
