@@ -29,11 +29,18 @@ from typing import TYPE_CHECKING
 
 from alerts.channels import Channel, EmailChannel, MessageRefused, make_channel
 from alerts.config import ChannelConfig
-from alerts.digest import ChannelFailure, Digest, DigestContext, build_digest
+from alerts.digest import (
+    ChannelFailure,
+    Digest,
+    DigestContext,
+    build_digest,
+    channel_backfills,
+)
 from alerts.render_html import render_html
 from alerts.render_text import render_text
 from alerts.report import DeliveryReport
 from alerts.wording import clean, plural
+from storage.backfills import BackfillRecord
 from storage.errors import ArmswatchError, DeliveryError
 from storage.outbox import ALERT_ID_PREFIX, DigestOutbox, DigestRecord
 from storage.records import FeedState, Hit
@@ -118,7 +125,13 @@ class _Run:
             REPEATED_FAILURES, active_since=self.now - FAILURE_MEMORY))
         return DigestContext(digest_id=digest_id, created=created, period_start=start,
                              period_end=end, failing_feeds=feeds, failing_channels=channels,
-                             immediate=immediate)
+                             immediate=immediate,
+                             backfills=() if immediate else self.backfills(start, end))
+
+    def backfills(self, start: datetime, end: datetime) -> tuple[BackfillRecord, ...]:
+        """The backfills of the period, of items this channel takes: one line each."""
+        ran = [b for b in self.store.backfills.since(start) if b.ran_at <= end]
+        return channel_backfills(ran, self.config, self.watch_order)
 
     def digest_of(self, record: DigestRecord) -> Digest:
         hits = self.outbox.hits_of(record.id)
@@ -183,6 +196,7 @@ class _Plan:
 
     hits: list[Hit]
     start: datetime
+    backfills: tuple[BackfillRecord, ...] = ()
 
     @property
     def article_ids(self) -> list[str]:
@@ -197,13 +211,14 @@ def _plan(run: _Run, only_articles: Collection[str] | None) -> _Plan:
     start = last.period_end if last and last.period_end else since
     # A hit matched late (or held back by an alert) may predate the last digest: cover it.
     start = min([start, *(h.article.first_seen for h in hits)])
-    return _Plan(hits, min(start, run.now))
+    start = min(start, run.now)
+    return _Plan(hits, start, () if only_articles is not None else run.backfills(start, run.now))
 
 
 def _new_digest(run: _Run, only_articles: Collection[str] | None) -> DeliveryReport:
     plan = _plan(run, only_articles)
     immediate = only_articles is not None
-    if not plan.article_ids and (immediate or not run.config.send_empty):
+    if not plan.article_ids and not plan.backfills and (immediate or not run.config.send_empty):
         return DeliveryReport(run.name, skipped_reason="no new hits")
     if immediate:
         limit = run.config.alerts_per_hour
@@ -229,7 +244,7 @@ def _preview(run: _Run, only_articles: Collection[str] | None,
         digests.append(run.digest_of(pending))
     plan = _plan(run, only_articles)
     immediate = only_articles is not None
-    if plan.article_ids or (run.config.send_empty and not immediate):
+    if plan.article_ids or plan.backfills or (run.config.send_empty and not immediate):
         context = run.context(None, run.now, plan.start, run.now, immediate)
         digests.append(build_digest(plan.hits, run.config, run.watch_order, context))
     if not digests:

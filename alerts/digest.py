@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from alerts.caps import Burst, Placed, allocate, earliest, split_bursts
 from alerts.config import ChannelConfig
 from alerts.highlight import contains
+from storage.backfills import BackfillRecord
 from storage.records import Article, FeedState, Field, Hit, Kind, Match
 
 T = TypeVar("T")
@@ -82,6 +83,8 @@ class Digest:
     failing_channels: tuple[ChannelFailure, ...] = ()
     immediate: bool = False          # a high-priority alert rather than a scheduled digest
     bursts: tuple[Burst, ...] = ()   # feeds with an unusual number of hits: one line each
+    # Items a backfill gave hits among stored articles (design §14): one line each, not listed.
+    backfills: tuple[BackfillRecord, ...] = ()
 
     @property
     def hit_count(self) -> int:
@@ -113,6 +116,15 @@ def allowed_matches(hit: Hit, channel: ChannelConfig) -> list[Match]:
     return [m for m in hit.matches
             if (not items or m.item.casefold() in items)
             and (not channel.kinds or m.kind in channel.kinds)]
+
+
+def channel_backfills(records: Iterable[BackfillRecord], channel: ChannelConfig,
+                      watch_order: Sequence[tuple[str, str]]) -> tuple[BackfillRecord, ...]:
+    """The backfills of items ``channel`` takes (its ``items`` and ``kinds``)."""
+    items = {name.casefold() for name in channel.items}
+    kinds = dict(watch_order)
+    return tuple(b for b in records if (not items or b.item.casefold() in items)
+                 and (not channel.kinds or kinds.get(b.item) in channel.kinds))
 
 
 class _ItemOrder:
@@ -217,6 +229,7 @@ class DigestContext:
     failing_feeds: tuple[FeedState, ...] = ()
     failing_channels: tuple[ChannelFailure, ...] = field(default_factory=tuple)
     immediate: bool = False
+    backfills: tuple[BackfillRecord, ...] = ()
 
 
 def build_digest(hits: Iterable[Hit], channel: ChannelConfig,
@@ -232,7 +245,8 @@ def build_digest(hits: Iterable[Hit], channel: ChannelConfig,
                   failing_feeds=context.failing_feeds,
                   failing_channels=tuple(f for f in context.failing_channels
                                          if f.channel != channel.name),
-                  immediate=context.immediate, bursts=bursts)
+                  immediate=context.immediate, bursts=bursts,
+                  backfills=channel_backfills(context.backfills, channel, watch_order))
 
 
 def fit(digest: Digest, render: Callable[[Digest], T], size: Callable[[T], int],

@@ -94,9 +94,11 @@ def render_html(digest: Digest) -> str:
     rows = [_header(digest)]
     if digest.bursts:
         rows.append(_problems(wording.BURSTS_TITLE, wording.burst_lines(digest)))
+    if digest.backfills:
+        rows.append(_problems(wording.BACKFILLS_TITLE, wording.backfill_lines(digest)))
     for group in digest.groups:
         rows += _group(group, digest)
-    if not digest.groups and not digest.bursts:
+    if not digest.groups and not digest.bursts and not digest.backfills:
         rows.append(_row("Nothing new matched the watch list in this period."))
     if digest.failing_feeds:
         rows.append(_problems("Feeds failing", wording.feed_problems(digest)))

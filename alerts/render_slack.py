@@ -142,12 +142,15 @@ def digest_blocks(digest: Digest) -> list[Block]:
     if digest.bursts:
         blocks += _bulleted(wording.BURSTS_TITLE,
                             [_with_command(line) for line in wording.burst_lines(digest)])
+    if digest.backfills:
+        blocks += _bulleted(wording.BACKFILLS_TITLE,
+                            [_with_command(line) for line in wording.backfill_lines(digest)])
     for group in digest.groups:
         heading = f"*{mrkdwn_escape(wording.clean(wording.group_title(group), 150))}*"
         unlisted = wording.unlisted_line(group)
         blocks += _sections(heading, [hit_text(e, digest) for e in group.entries]
                             + ([f"_{_with_command(unlisted)}_"] if unlisted else []))
-    if not digest.groups and not digest.bursts:
+    if not digest.groups and not digest.bursts and not digest.backfills:
         blocks.append(_section("Nothing new matched the watch list in this period."))
     if digest.failing_feeds:
         blocks += _problem_blocks("Feeds failing", wording.feed_problems(digest))

@@ -53,6 +53,7 @@ def render_text(digest: Digest) -> str:
         lines.append(" · ".join(wording.counts(digest)))
     lines.append("")
     lines += _text_section(wording.BURSTS_TITLE, wording.burst_lines(digest), "=")
+    lines += _text_section(wording.BACKFILLS_TITLE, wording.backfill_lines(digest), "=")
     for group in digest.groups:
         lines += [*_underline(wording.group_title(group), "="), ""]
         for entry in group.entries:
@@ -115,6 +116,7 @@ def render_markdown(digest: Digest) -> str:
     if digest.groups or digest.bursts:
         lines += ["", esc(" · ".join(wording.counts(digest)))]
     lines += _md_list(wording.BURSTS_TITLE, wording.burst_lines(digest))
+    lines += _md_list(wording.BACKFILLS_TITLE, wording.backfill_lines(digest))
     for group in digest.groups:
         lines += ["", f"## {esc(wording.group_title(group))}", ""]
         for entry in group.entries:

@@ -22,6 +22,7 @@ ERROR_LIMIT = 300
 FEEDS_LISTED = 10      # failing feeds named in a digest; `armswatch feeds` lists them all
 HITS_LIMIT = 100_000   # the most `armswatch hits --limit` takes
 BURSTS_TITLE = "Bursts, not listed"
+BACKFILLS_TITLE = "Found among stored articles, not listed"
 SEE_THEM = "see them with: "   # precedes the command in every left-out line
 
 FOOTER = (
@@ -226,6 +227,14 @@ def burst_line(burst: Burst, digest: Digest) -> str:
 
 def burst_lines(digest: Digest) -> list[str]:
     return [burst_line(b, digest) for b in digest.bursts]
+
+
+def backfill_lines(digest: Digest) -> list[str]:
+    """One line per item a backfill gave hits among stored articles (design §14), however
+    many: they are last weeks' news, found because the watch list changed."""
+    return [f"new watch item {b.item} matched {plural(b.articles, 'stored article')} — "
+            f"{SEE_THEM}{hits_command(b.articles, b.since, item=b.item)}"
+            for b in digest.backfills]
 
 
 def label(digest: Digest) -> str:

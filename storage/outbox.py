@@ -144,7 +144,8 @@ class DigestOutbox:
         ``items``/``kinds`` (empty: any) keep articles with at least one such match; all their
         matches are returned, the digest builder filters what it shows.
         """
-        evidence, params = ["1"], []
+        # Hits a backfill found among stored articles are summed up per item, not listed.
+        evidence, params = ["m.backfill_id IS NULL"], []
         if items:
             evidence.append(f"m.item COLLATE NOCASE IN ({_marks(list(items))})")
             params += list(items)

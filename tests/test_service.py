@@ -121,6 +121,46 @@ def test_watch_list_edits_apply_live_and_bad_edits_are_refused(
     assert "the last good config stays in force" in stderr
 
 
+PAPER_TRAIL = Entry(title="Operation Paper Trail charges 12 gun buyers", link="https://example.mx/2")
+NEW_ITEM = ('\n[[watch]]\nname = "Operation Paper Trail"\nkind = "program"\npriority = "high"\n'
+            'terms = ["Operation Paper Trail"]\n')
+
+
+def test_a_reload_backfills_added_items_over_the_configured_window(
+        start: Callable[..., Service], feed_server: FeedServer) -> None:
+    service = start(feed_server.route("/news.xml", rss([PLAIN, PAPER_TRAIL])))
+    assert wait_until(lambda: count(service.db, "select count(*) from articles") == 2)
+    watchlist = service.config / "watchlist.toml"
+    watchlist.write_text(watchlist.read_text(encoding="utf-8") + NEW_ITEM, encoding="utf-8")
+
+    assert wait_until(lambda: count(service.db, "select count(*) from backfills") == 1)
+    stderr = service.stop()
+    assert service.process.returncode == 0, stderr
+    assert ("backfill: new watch item Operation Paper Trail matched 1 stored articles "
+            "(1 new matches) published in the last 30d") in stderr
+    assert count(service.db, "select count(*) from matches where item = 'Operation Paper Trail'"
+                 " and backfill_id is not null") == 1
+
+
+def test_a_reload_does_not_backfill_when_the_window_is_0(
+        tmp_path: Path, feed_server: FeedServer) -> None:
+    service = Service(tmp_path, feed_server.route("/news.xml", rss([PLAIN, PAPER_TRAIL])))
+    try:
+        settings = service.config / "armswatch.toml"
+        assert wait_until(lambda: count(service.db, "select count(*) from articles") == 2)
+        settings.write_text(settings.read_text(encoding="utf-8")
+                            + '\n[matching]\nbackfill = "0"\n', encoding="utf-8")
+        watchlist = service.config / "watchlist.toml"
+        watchlist.write_text(watchlist.read_text(encoding="utf-8") + NEW_ITEM, encoding="utf-8")
+        time.sleep(3)
+        stderr = service.stop()
+    finally:
+        service.kill()
+    assert "config reloaded" in stderr and "backfill:" not in stderr
+    assert count(service.db, "select count(*) from matches where item = 'Operation Paper Trail'"
+                 ) == 0
+
+
 def test_sigterm_during_a_poll_lets_it_finish_and_exits_0(
         start: Callable[..., Service], feed_server: FeedServer) -> None:
     url = feed_server.route("/slow.xml", rss([FIREWALL]), delay=3.0)

@@ -375,7 +375,7 @@ ALLOWED_POLLING = ("interval, concurrency, per_host, timeout, parse_timeout, max
      "armswatch.toml: feeds[4].name: must be a string, not 7"),
     ("feeds_extra = 1\n",
      "armswatch.toml: feeds_extra: unknown key; did you mean feeds? allowed keys: storage, "
-     "polling, feeds, channels"),
+     "polling, matching, feeds, channels"),
 ])
 def test_feed_problems(tmp_path: Path, extra: str, expected: str) -> None:
     if extra.startswith("feeds_extra"):
@@ -419,6 +419,28 @@ def test_storage_problems(tmp_path: Path) -> None:
         "armswatch.toml: storage.file: unknown key; allowed keys: path",
         "armswatch.toml: storage.path: must be a string, not 5",
     ]
+
+
+@pytest.mark.parametrize(("matching", "expected"), [
+    ("", timedelta(days=30)),
+    ('backfill = "0"', timedelta(0)),
+    ('backfill = "2w"', timedelta(weeks=2)),
+])
+def test_matching_backfill_window(tmp_path: Path, matching: str, expected: timedelta) -> None:
+    settings = SETTINGS.replace("[[feeds]]", f"[matching]\n{matching}\n\n[[feeds]]", 1)
+    assert load_config(write(tmp_path, settings), {}).matching.backfill == expected
+
+
+@pytest.mark.parametrize(("matching", "expected"), [
+    ('backfill = "a month"', 'armswatch.toml: matching.backfill: "a month" is not a duration '
+                             "(use 30s, 15m, 2h, 1d, 1w)"),
+    ("backfill = 30", 'armswatch.toml: matching.backfill: must be a duration such as "15m", '
+                    "not 30"),
+    ('window = "30d"', "armswatch.toml: matching.window: unknown key; allowed keys: backfill"),
+])
+def test_matching_problems(tmp_path: Path, matching: str, expected: str) -> None:
+    settings = SETTINGS.replace("[[feeds]]", f"[matching]\n{matching}\n\n[[feeds]]", 1)
+    assert problems_of(write(tmp_path, settings)) == [expected]
 
 
 def test_wrong_shapes(tmp_path: Path) -> None:

@@ -13,10 +13,18 @@ from types import TracebackType
 from alerts.config import ChannelConfig
 from alerts.report import DeliveryReport
 from monitor.feeds import Fetcher, ParserPool
-from monitor.matching import WatchList
+from monitor.matching import WatchList, backfill
 from monitor.poll import FeedOutcome, Poller, PollReport, due_feeds, utcnow
 from monitor.service.dispatch import deliver, log_reports, retry_due, send_alerts
-from monitor.settings import CONFIG_FILES, Config, FeedConfig, PollingConfig, load_config
+from monitor.settings import (
+    CONFIG_FILES,
+    Config,
+    FeedConfig,
+    PollingConfig,
+    WatchItem,
+    format_duration,
+    load_config,
+)
 from storage.errors import ConfigError
 from storage.store import Store
 
@@ -126,6 +134,28 @@ class Monitor:
                  extra={"fields": {"event": "config", "feeds": len(new.feeds),
                                    "watch_items": len(new.watch),
                                    "channels": len(new.channels)}})
+        self._backfill(old.watch, new)
+
+    def _backfill(self, old: Sequence[WatchItem], new: Config) -> None:
+        """Items the reload added or changed reach back over ``[matching] backfill`` (design
+        §14): one log line per item. What they find is marked as backfilled, so it never goes
+        out as an immediate alert and a digest sums it up in one line per item."""
+        window = new.matching.backfill
+        before = {item.name: item for item in old}
+        changed = [item for item in new.watch if before.get(item.name) != item]
+        if not changed or not window or self._store is None:
+            return
+        now = utcnow()
+        run = backfill(self.store, changed, since=now - window, now=now)
+        for plan in run.plans:
+            state = "new" if plan.item.name not in before else "changed"
+            log.info("backfill: %s watch item %s matched %d stored articles (%d new matches) "
+                     "published in the last %s", state, plan.item.name, len(plan.gained),
+                     plan.new_matches, format_duration(window),
+                     extra={"fields": {"event": "backfill", "item": plan.item.name,
+                                       "state": state, "articles": len(plan.gained),
+                                       "matches": plan.new_matches,
+                                       "window_seconds": int(window.total_seconds())}})
 
     # -- polling -----------------------------------------------------------------------------
     def select_feeds(self, names: Sequence[str] = (), *, every: bool = False) -> list[FeedConfig]:

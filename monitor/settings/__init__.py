@@ -10,6 +10,7 @@ from monitor.settings.config import (
     CONFIG_FILES,
     Config,
     FeedConfig,
+    MatchingConfig,
     PollingConfig,
     StorageConfig,
     WatchItem,
@@ -25,10 +26,10 @@ from monitor.settings.location import (
     find_config_dir,
 )
 from monitor.settings.readonly import ReadOnlySettings, read_for_queries, unreadable_config
-from monitor.settings.tables import MAX_DURATION
+from monitor.settings.tables import MAX_DURATION, format_duration
 
 __all__ = ["CONFIG_FILES", "MAX_DURATION", "Config", "ConfigLocation", "FeedConfig",
-           "PollingConfig", "ReadOnlySettings", "Secret", "StorageConfig", "WatchItem",
-           "check_cron", "default_config_text", "default_watch_items", "find_config_dir",
-           "load_config", "load_watchlist", "parse_duration", "read_for_queries", "summarise",
-           "unreadable_config"]
+           "MatchingConfig", "PollingConfig", "ReadOnlySettings", "Secret", "StorageConfig",
+           "WatchItem", "check_cron", "default_config_text", "default_watch_items",
+           "find_config_dir", "format_duration", "load_config", "load_watchlist",
+           "parse_duration", "read_for_queries", "summarise", "unreadable_config"]

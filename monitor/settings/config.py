@@ -99,6 +99,13 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class MatchingConfig:
+    # How far back a live reload re-matches stored articles for items it adds or changes
+    # (design §14); 0: not at all.
+    backfill: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
 class Config:
     directory: Path
     storage: StorageConfig
@@ -109,10 +116,12 @@ class Config:
     warnings: tuple[str, ...] = ()        # e.g. a channel skipped because its ${VAR} is unset
     # Channels marked `optional = true` left out, quietly, because a ${VAR} of theirs is unset.
     skipped: tuple[str, ...] = ()
+    matching: MatchingConfig = MatchingConfig()
 
 
-TOP_KEYS = ("storage", "polling", "feeds", "channels")
+TOP_KEYS = ("storage", "polling", "matching", "feeds", "channels")
 STORAGE_KEYS = ("path",)
+MATCHING_KEYS = ("backfill",)
 POLLING_KEYS = ("interval", "concurrency", "per_host", "timeout", "parse_timeout", "max_body",
                 "max_redirects", "max_entries", "max_interval", "user_agent",
                 "allow_private_addresses")
@@ -202,6 +211,7 @@ def _read_config(document: dict[str, object], directory: Path,
     top.check_keys(TOP_KEYS)
     storage = _read_storage(top.table("storage"))
     polling = _read_polling(top.table("polling"))
+    matching = _read_matching(top.table("matching"))
     feeds = _read_feeds(top, Table(document, (), report), polling.interval, environ)
     watch_names = None if watch is None else [item.name for item in watch]
     channels = [read_channel(t, watch_names, DEFAULT_BACKLOG) for t in top.tables("channels")]
@@ -209,7 +219,7 @@ def _read_config(document: dict[str, object], directory: Path,
                                                  for i, c in enumerate(channels)])
     kept = tuple(c for i, c in enumerate(channels) if i not in skipped)
     return Config(directory=directory, storage=storage, polling=polling, feeds=feeds,
-                  channels=kept, watch=watch or (), skipped=tuple(quiet))
+                  channels=kept, watch=watch or (), skipped=tuple(quiet), matching=matching)
 
 
 def _channels_to_skip(data: dict[str, object], missing: list[tuple[KeyPath, str]],
@@ -251,6 +261,16 @@ def _read_storage(table: Table | None) -> StorageConfig:
     path = table.text("path", str(StorageConfig.path))
     # Relative to the working directory, not the config folder (design §5).
     return StorageConfig(path=Path(path).expanduser())
+
+
+def _read_matching(table: Table | None) -> MatchingConfig:
+    if table is None:
+        return MatchingConfig()
+    table.check_keys(MATCHING_KEYS)
+    if table.data.get("backfill") == "0":     # the way to say "off", as the docs write it
+        return MatchingConfig(backfill=timedelta(0))
+    return MatchingConfig(backfill=table.duration("backfill", MatchingConfig.backfill,
+                                                  low=timedelta(0)))
 
 
 def _read_polling(table: Table | None) -> PollingConfig:
