@@ -30,6 +30,7 @@ from typing import Any
 import psutil
 
 from bench import report, targets
+from bench.backfillbench import backfill_figure
 from bench.fetchbench import fetch_figure
 from bench.matchbench import match_figure
 from bench.parsebench import parse_figure
@@ -40,7 +41,7 @@ from monitor.matching import WatchList
 from monitor.settings import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("fetch", "parse", "match", "store", "query")
+FIGURES = ("fetch", "parse", "match", "store", "query", "backfill")
 
 
 def machine() -> dict[str, Any]:
@@ -100,6 +101,8 @@ def run(sizes: Sizes, only: tuple[str, ...], cache: Path) -> dict[str, Any]:
                                           sizes.store_runs),
             "query": lambda: query_figure(watchlist, sizes.query_articles, sizes.query_runs,
                                           cache),
+            "backfill": lambda: backfill_figure(watch, sizes.query_articles,
+                                                sizes.backfill_articles, cache),
         }
         for name in FIGURES:
             if only and name not in only:

@@ -71,6 +71,17 @@ def _query(f: dict[str, Any]) -> Iterator[Row]:
     yield ("  selective, store just opened", f"p95 {_n(fresh['p95_ms'], 'ms')}", "", "")
 
 
+def _backfill(f: dict[str, Any]) -> Iterator[Row]:
+    one, whole, plain = f["one_term"], f["whole_list"], f["plain_matcher"]
+    yield (f"one new term, {one['articles']:,} articles",
+           f"{_n(one['seconds'], 's')} ({one['candidates']:,} candidates)", "", "")
+    yield (f"whole watch list, {whole['articles']:,} articles",
+           f"{_n(whole['seconds'], 's')} ({whole['candidates']:,} candidates)",
+           f"plain matcher over all: {_n(plain['seconds'], 's')} "
+           f"({_n(plain['articles_per_s'], 'articles/s')})",
+           f"{plain['seconds'] / max(whole['seconds'], 1e-9):.2f}x")
+
+
 def _memory(f: dict[str, Any]) -> Iterator[Row]:
     m = f["memory"]
     yield ("peak memory, cold cycle",
@@ -83,7 +94,8 @@ def _memory(f: dict[str, Any]) -> Iterator[Row]:
 
 SECTIONS = (("fetch", "1. Fetch", _fetch), ("parse", "2. Parse", _parse),
             ("match", "3. Match", _match), ("store", "4. Store", _store),
-            ("query", "5. Query", _query), ("fetch", "6. Memory", _memory))
+            ("query", "5. Query", _query), ("fetch", "6. Memory", _memory),
+            ("backfill", "7. Backfill", _backfill))
 
 
 def table(results: dict[str, Any]) -> str:

@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.records import Article
-from storage.rows import ARTICLE_COLUMNS, SOURCE_COLUMNS, article_from_row, article_row, source_row
+from storage.rows import (
+    ARTICLE_COLUMNS,
+    SOURCE_COLUMNS,
+    article_from_row,
+    article_row,
+    source_row,
+    time_text,
+)
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -36,6 +44,24 @@ _ROWS_PER_INSERT = 50
 class ArticleTable:
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    def clear_text(self, first_seen_before: datetime, *, batch: int = 5_000) -> int:
+        """Retention: empty the summary and content of the articles first seen before then that
+        are no hit of any item; hits keep their text forever. Titles stay, so an article is
+        still known and shown. A batch per transaction keeps the write lock short. Returns how
+        many articles were cleared."""
+        cleared = 0
+        while True:
+            with self.store.transaction() as db:
+                cursor = db.execute(
+                    "UPDATE articles SET summary = '', content = '' WHERE rowid IN ("
+                    "SELECT a.rowid FROM articles AS a WHERE a.first_seen < ?"
+                    " AND (a.summary != '' OR a.content != '')"
+                    " AND NOT EXISTS (SELECT 1 FROM matches AS m WHERE m.article_id = a.id)"
+                    " LIMIT ?)", [time_text(first_seen_before), batch])
+            cleared += cursor.rowcount
+            if cursor.rowcount < batch:
+                return cleared
 
     def get(self, article_id: str) -> Article | None:
         with self.store.translated():

@@ -18,9 +18,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FEEDS, ITEMS, SEQUENTIAL = 4, 3, 2          # bench/sizes.py, TINY
 TARGET_KEYS = {"cycle_304_wall", "cycle_304_cpu", "cycle_cold_wall", "fetch_speedup",
-               "match_rate", "match_ratio", "store_rate", "query_selective_p95", "peak_memory"}
+               "match_rate", "match_ratio", "store_rate", "query_selective_p95", "peak_memory",
+               "backfill_one_term", "backfill_whole_list"}
 SIZE_DEPENDENT = {"cycle_304_wall", "cycle_304_cpu", "cycle_cold_wall", "fetch_speedup",
-                  "query_selective_p95", "peak_memory"}
+                  "query_selective_p95", "peak_memory", "backfill_one_term", "backfill_whole_list"}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,7 @@ def number(value: object) -> float:
 def test_every_figure_is_measured(run: tuple[dict[str, Any], str]) -> None:
     results, _ = run
     assert results["mode"] == "tiny"
-    assert set(results["figures"]) == {"fetch", "parse", "match", "store", "query"}
+    assert set(results["figures"]) == {"fetch", "parse", "match", "store", "query", "backfill"}
     for name, figure in results["figures"].items():
         assert "error" not in figure, f"{name}: {figure.get('error')}"
         number(figure["seconds"])
@@ -108,6 +109,12 @@ def test_parse_match_store_and_query_figures(run: tuple[dict[str, Any], str]) ->
     for group in ("selective", "broad", "selective_floor", "broad_floor"):
         assert number(query[group]["p95_ms"]) >= number(query[group]["p50_ms"])
     assert {kind["group"] for kind in query["kinds"].values()} == {"selective", "broad"}
+    backfill = figures["backfill"]
+    assert backfill["one_term"]["articles"] == 300 and backfill["whole_list"]["articles"] == 300
+    assert backfill["whole_list"]["items"] == 13
+    # The index narrows: fewer candidates than articles, and the plain matcher finds hits.
+    assert backfill["whole_list"]["candidates"] < 13 * 300 and backfill["plain_matcher"]["matched"]
+    number(backfill["one_term"]["seconds"]), number(backfill["plain_matcher"]["articles_per_s"])
 
 
 def test_targets_are_all_reported_and_size_dependent_ones_wait_for_a_full_run(
@@ -126,6 +133,6 @@ def test_targets_are_all_reported_and_size_dependent_ones_wait_for_a_full_run(
 def test_the_table_is_printed(run: tuple[dict[str, Any], str]) -> None:
     printed = run[1]
     for heading in ("1. Fetch", "2. Parse", "3. Match", "4. Store", "5. Query", "6. Memory",
-                    "Targets"):
+                    "7. Backfill", "Targets"):
         assert heading in printed
     assert "written to" in printed

@@ -416,7 +416,7 @@ def test_polling_problems(tmp_path: Path, polling: str, expected: str) -> None:
 def test_storage_problems(tmp_path: Path) -> None:
     settings = SETTINGS.replace('path = "data/test.db"', 'path = 5\nfile = "x"')
     assert problems_of(write(tmp_path, settings)) == [
-        "armswatch.toml: storage.file: unknown key; allowed keys: path",
+        "armswatch.toml: storage.file: unknown key; allowed keys: path, keep_text",
         "armswatch.toml: storage.path: must be a string, not 5",
     ]
 
@@ -429,6 +429,23 @@ def test_storage_problems(tmp_path: Path) -> None:
 def test_matching_backfill_window(tmp_path: Path, matching: str, expected: timedelta) -> None:
     settings = SETTINGS.replace("[[feeds]]", f"[matching]\n{matching}\n\n[[feeds]]", 1)
     assert load_config(write(tmp_path, settings), {}).matching.backfill == expected
+
+
+@pytest.mark.parametrize(("keep", "expected"), [
+    ("", timedelta(0)), ('keep_text = "0"', timedelta(0)),
+    ('keep_text = "90d"', timedelta(days=90)),
+])
+def test_storage_keep_text(tmp_path: Path, keep: str, expected: timedelta) -> None:
+    settings = SETTINGS.replace('path = "data/test.db"', f'path = "data/test.db"\n{keep}', 1)
+    assert load_config(write(tmp_path, settings), {}).storage.keep_text == expected
+
+
+def test_storage_keep_text_problem(tmp_path: Path) -> None:
+    settings = SETTINGS.replace('path = "data/test.db"', 'path = "data/test.db"\n'
+                                'keep_text = "three months"', 1)
+    assert problems_of(write(tmp_path, settings)) == [
+        'armswatch.toml: storage.keep_text: "three months" is not a duration '
+        "(use 30s, 15m, 2h, 1d, 1w)"]
 
 
 @pytest.mark.parametrize(("matching", "expected"), [

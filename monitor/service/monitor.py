@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -31,6 +32,7 @@ from storage.store import Store
 log = logging.getLogger("armswatch")
 
 ConfigStamp = tuple[tuple[int, int], ...]
+RETENTION_EVERY = timedelta(hours=1)   # how often the service clears old text, at most
 
 
 def config_stamp(directory: Path) -> ConfigStamp:
@@ -55,6 +57,7 @@ class Monitor:
         self.watchlist = WatchList(config.watch)
         self._stamp = config_stamp(config.directory)
         self._store: Store | None = None
+        self._text_pruned: datetime | None = None
         self._fetcher: Fetcher | None = None
         self._parser: ParserPool | None = None
 
@@ -122,7 +125,7 @@ class Monitor:
             fetcher = await _open_fetcher(new.polling)
             await self._fetcher.__aexit__(None, None, None)
             self._fetcher = fetcher
-        if new.storage != old.storage and self._db_override is None:
+        if new.storage.path != old.storage.path and self._db_override is None:
             log.warning("config: storage.path changed; restart Armswatch to use %s",
                         new.storage.path)
         self.config = new
@@ -180,7 +183,24 @@ class Monitor:
     async def poll_due(self) -> PollReport:
         report = await self.poll(self.select_feeds())
         await self.send_alerts(report)
+        now = utcnow()
+        if self._text_pruned is None or now - self._text_pruned >= RETENTION_EVERY:
+            self.prune_text(now)
         return report
+
+    def prune_text(self, now: datetime) -> int:
+        """``[storage] keep_text``: the text of older articles that matched nothing is cleared
+        (hits keep theirs); one log line when there was any. Returns how many were cleared."""
+        self._text_pruned = now
+        keep = self.config.storage.keep_text
+        if not keep:
+            return 0
+        cleared = self.store.articles.clear_text(now - keep)
+        if cleared:
+            log.info("retention: cleared the text of %d articles older than %s that matched no "
+                     "watch item", cleared, format_duration(keep),
+                     extra={"fields": {"event": "retention", "articles": cleared}})
+        return cleared
 
     # -- digests -----------------------------------------------------------------------------
     async def send_alerts(self, report: PollReport) -> list[DeliveryReport]:

@@ -96,6 +96,9 @@ class PollingConfig:
 @dataclass(frozen=True)
 class StorageConfig:
     path: Path = Path("data/armswatch.db")
+    # How long the text (summary, content) of an article that matched nothing is kept; hits keep
+    # theirs forever. 0: forever.
+    keep_text: timedelta = timedelta(0)
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,7 @@ class Config:
 
 
 TOP_KEYS = ("storage", "polling", "matching", "feeds", "channels")
-STORAGE_KEYS = ("path",)
+STORAGE_KEYS = ("path", "keep_text")
 MATCHING_KEYS = ("backfill",)
 POLLING_KEYS = ("interval", "concurrency", "per_host", "timeout", "parse_timeout", "max_body",
                 "max_redirects", "max_entries", "max_interval", "user_agent",
@@ -260,17 +263,22 @@ def _read_storage(table: Table | None) -> StorageConfig:
     table.check_keys(STORAGE_KEYS)
     path = table.text("path", str(StorageConfig.path))
     # Relative to the working directory, not the config folder (design §5).
-    return StorageConfig(path=Path(path).expanduser())
+    return StorageConfig(path=Path(path).expanduser(),
+                         keep_text=_duration_or_off(table, "keep_text", StorageConfig.keep_text))
+
+
+def _duration_or_off(table: Table, key: str, default: timedelta) -> timedelta:
+    """A duration, or "0" for none (the way the docs write "off")."""
+    if table.data.get(key) == "0":
+        return timedelta(0)
+    return table.duration(key, default, low=timedelta(0))
 
 
 def _read_matching(table: Table | None) -> MatchingConfig:
     if table is None:
         return MatchingConfig()
     table.check_keys(MATCHING_KEYS)
-    if table.data.get("backfill") == "0":     # the way to say "off", as the docs write it
-        return MatchingConfig(backfill=timedelta(0))
-    return MatchingConfig(backfill=table.duration("backfill", MatchingConfig.backfill,
-                                                  low=timedelta(0)))
+    return MatchingConfig(backfill=_duration_or_off(table, "backfill", MatchingConfig.backfill))
 
 
 def _read_polling(table: Table | None) -> PollingConfig:
