@@ -262,6 +262,38 @@ def test_migration_keeps_every_article_as_its_feeds_source(db_path: Path) -> Non
         assert store.save_feed_result(feed("Feed B"), [other], {}).new_articles == ["b-1"]
 
 
+def test_migration_0006_indexes_content_and_keeps_searches_to_titles_and_summaries(
+        db_path: Path) -> None:
+    """A database from before backfills: its articles are indexed again with their content, the
+    triggers keep the new index in step, and `hits --search` still reads titles and summaries
+    only."""
+    from sqlite_utils import Database
+
+    from storage.schema import MIGRATIONS
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    db = Database(conn)
+    MIGRATIONS.apply(db, stop_before="0006_backfills")
+    db.execute("INSERT INTO articles (id, feed, title, summary, content, published, first_seen)"
+               " VALUES ('old-1', 'Feed A', 'Mission Firewall', 'en Sonora', 'Operación Norte',"
+               " '2026-11-20T12:00:00+00:00', '2026-11-20T12:00:00+00:00')")
+    db.execute("INSERT INTO matches VALUES ('old-1', 'Mission Firewall', 'program',"
+               " 'Mission Firewall', 'title', 'Mission Firewall')")
+    conn.commit()
+    conn.close()
+    with Store.open(db_path) as store:
+        assert pending_migrations(store.db) == []
+        found = list(store.backfills.candidates(["operacion norte"], "Nothing", None))
+        assert [a.id for a in found] == ["old-1"]
+        assert [h.article.id for h in store.hits.query(search="sonora")] == ["old-1"]
+        assert store.hits.query(search="operacion") == []      # content is not searched
+        store.save_feed_result(feed(), [article(2, content="Operación Norte otra vez")], {})
+        found = list(store.backfills.candidates(["operacion norte"], "Nothing", None))
+        assert sorted(a.id for a in found) == ["id-2", "old-1"]
+        stored = store.db.execute("SELECT backfill_id FROM matches").fetchall()
+        assert stored == [(None,)]
+
+
 def test_repeats_inside_one_batch_keep_the_first(store: Store) -> None:
     first = article(1)
     same_guid = article(2, guid="guid-1")
