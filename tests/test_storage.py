@@ -11,11 +11,12 @@ from typing import Any, cast
 
 import pytest
 from builders import NOW, article
+from sqlite_utils import Database
 
 from storage.errors import StorageError
 from storage.hits import HitFilters, SearchError, fts_query
 from storage.records import FeedState, Field, Match
-from storage.schema import pending_migrations
+from storage.schema import MIGRATIONS, pending_migrations
 from storage.sqlite_errors import describe
 from storage.store import Store
 
@@ -229,17 +230,20 @@ def test_a_feed_claiming_a_real_url_takes_neither_the_item_nor_its_text(store: S
     assert real_hit.topics == ["Arms trafficking"]
 
 
+def database_before(db_path: Path, migration: str) -> tuple[sqlite3.Connection, Database]:
+    """A database as an older Armswatch left it: migrated up to, not including, ``migration``."""
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path)
+    db = Database(conn)
+    MIGRATIONS.apply(db, stop_before=migration)
+    return conn, db
+
+
 def test_migration_keeps_every_article_as_its_feeds_source(db_path: Path) -> None:
     """A database written before identity per feed (migrations 0001-0002) converts with nothing
     lost: its articles, matches, deliveries, FTS and hits view stay, and each article's feed
     knows it brought it in, so polling that feed again stores no copy."""
-    from sqlite_utils import Database
-
-    from storage.schema import MIGRATIONS
-    db_path.parent.mkdir(parents=True)
-    conn = sqlite3.connect(db_path)
-    db = Database(conn)
-    MIGRATIONS.apply(db, stop_before="0003_identity_per_feed")
+    conn, db = database_before(db_path, "0003_identity_per_feed")
     db.execute("INSERT INTO articles (id, feed, guid, url, canonical_url, title, summary,"
                " published, first_seen) VALUES ('old-1', 'Feed A', 'guid-1',"
                " 'https://news.example/1?utm=x', 'https://news.example/1', 'Mission Firewall',"
@@ -267,13 +271,7 @@ def test_migration_0006_indexes_content_and_keeps_searches_to_titles_and_summari
     """A database from before backfills: its articles are indexed again with their content, the
     triggers keep the new index in step, and `hits --search` still reads titles and summaries
     only."""
-    from sqlite_utils import Database
-
-    from storage.schema import MIGRATIONS
-    db_path.parent.mkdir(parents=True)
-    conn = sqlite3.connect(db_path)
-    db = Database(conn)
-    MIGRATIONS.apply(db, stop_before="0006_backfills")
+    conn, db = database_before(db_path, "0006_backfills")
     db.execute("INSERT INTO articles (id, feed, title, summary, content, published, first_seen)"
                " VALUES ('old-1', 'Feed A', 'Mission Firewall', 'en Sonora', 'Operación Norte',"
                " '2026-11-20T12:00:00+00:00', '2026-11-20T12:00:00+00:00')")
