@@ -61,6 +61,8 @@ class FeedOutcome:
     alert_ids: tuple[str, ...] = ()  # ... of those, the ones matching a high-priority item
     warning: str | None = None        # what the caps left out of the feed's body
     local_cause: str | None = None   # a failure that may be our network's (FetchError's)
+    # With a local cause: the feed's state before this attempt, restored if it was an outage.
+    previous: FeedState | None = None
 
 
 @dataclass
@@ -144,8 +146,6 @@ class Poller:
         """Poll these feeds now, concurrently (the fetcher bounds the concurrency)."""
         if feeds:  # a new feed or a changed URL is recorded before its state is read
             self.store.feeds.sync((f.name, f.display_url) for f in feeds)
-        # Kept to restore, should the cycle turn out to be an outage of our own network.
-        before = {s.name: s for s in self.store.feeds.all()} if feeds else {}
         report = PollReport(started=self.clock(), finished=self.clock())
 
         async def one(feed: FeedConfig) -> None:
@@ -163,15 +163,16 @@ class Poller:
             # it as itself, for a one-line message, not wrapped in an ExceptionGroup.
             raise failed.exceptions[0] from None
         if report.outcomes:
-            report.outage = self._judge_outage(feeds, report.outcomes, before)
+            report.outage = self._judge_outage(feeds, report.outcomes)
         report.finished = self.clock()
         return report
 
-    def _judge_outage(self, feeds: Sequence[FeedConfig], outcomes: Sequence[FeedOutcome],
-                      before: Mapping[str, FeedState]) -> Outage | None:
+    def _judge_outage(self, feeds: Sequence[FeedConfig],
+                      outcomes: Sequence[FeedOutcome]) -> Outage | None:
         """Record an outage of our own network, and undo the backoff it gave each feed: the
         feeds are checked again at their normal interval. A cycle that reached a feed ends it."""
         by_name = {f.name: f for f in feeds}
+        previous = {o.feed: o.previous for o in outcomes}
         attempts = [Attempt(feed=o.feed, host=urlsplit(by_name[o.feed].url).hostname or "",
                             local_cause=o.local_cause) for o in outcomes]
         outages = NetworkOutages(self.store)
@@ -185,7 +186,7 @@ class Poller:
         with self.store.transaction():
             for name in sorted(outage.feeds):
                 feed = by_name[name]
-                state = before.get(name) or FeedState(name=name, url=feed.display_url)
+                state = previous[name] or FeedState(name=name, url=feed.display_url)
                 self.store.save_feed_state(
                     feedstate.after_outage(state, now=now, interval=feed.interval))
             outages.record(cause=outage.cause, failed_feeds=outage.failed,
@@ -276,7 +277,8 @@ class Poller:
             retry_after=retry_after, gone=gone)
         self.store.save_feed_state(new_state)
         return FeedOutcome(feed=feed.name, status="gone" if gone else "failed", error=error,
-                           local_cause=local_cause)
+                           local_cause=local_cause,
+                           previous=state if local_cause is not None else None)
 
 
 def _redacted(article: Article, feed: FeedConfig) -> Article:
