@@ -135,8 +135,6 @@ def _outage_record(outage: OutageRecord | None) -> dict[str, Any] | None:
             "polled_feeds": outage.polled_feeds}
 
 
-
-
 def _error(digest: DigestRecord) -> str:
     return clean(digest.last_error or "refused", ERROR_LIMIT)
 
@@ -148,7 +146,6 @@ def _failed_reason(failed: Sequence[DigestRecord]) -> str:
                 f"{_error(digest)}")
     channels = ", ".join(dict.fromkeys(d.channel for d in failed))
     return f"{len(failed)} digests were refused for good (channels {channels})"
-
 
 
 def _ago(span: timedelta) -> str:
