@@ -12,7 +12,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from monitor.cli.columns import Column, table
@@ -22,7 +22,8 @@ HIT_FORMATS = ("table", "json", "jsonl", "csv")
 
 
 def iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
+    """ISO 8601 in UTC, as every time in JSON output is given."""
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
 def hit_record(hit: Hit) -> dict[str, Any]:

@@ -15,6 +15,7 @@ import click
 from alerts.wording import printable
 from monitor.cli.context import Context, pass_context
 from monitor.cli.filters import FilterError, parse_since, resolve_item
+from monitor.cli.output import iso
 from monitor.matching import ItemPlan, WatchList, backfill, fingerprint, plan
 from monitor.settings import WatchItem
 from storage.store import Store
@@ -132,7 +133,7 @@ def _progress(total: int) -> Iterator[Callable[[ItemPlan], None]]:
 def _show(plans: Sequence[ItemPlan], fmt: str, *, dry_run: bool, since: datetime | None,
           tested: bool = False) -> None:
     if fmt == "json":
-        click.echo(json.dumps({"dry_run": dry_run, "since": _iso(since),
+        click.echo(json.dumps({"dry_run": dry_run, "since": iso(since),
                                "items": [plan_record(p) for p in plans]},
                               ensure_ascii=False, indent=2))
         return
@@ -185,13 +186,9 @@ def plan_record(found: ItemPlan) -> dict[str, Any]:
         "counts": found.counts(),
         "overlap": dict(found.overlap.most_common()),
         "samples": [{"id": s.article.id, "title": s.article.title, "feed": s.article.feed,
-                     "published": _iso(s.article.published),
+                     "published": iso(s.article.published),
                      "url": s.article.url or s.article.canonical_url,
                      "evidence": [{"term": m.term, "field": m.field, "snippet": m.snippet}
                                   for m in s.matches]}
                     for s in found.samples()],
     }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
