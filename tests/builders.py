@@ -10,6 +10,7 @@ encodings, hostile servers) stays with the loopback server of tests/feedserver.p
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import shutil
 from collections.abc import Mapping, Sequence
@@ -185,6 +186,110 @@ def atom(entries: list[Entry], *, title: str = "Test Atom feed") -> bytes:
         f"<title>{escape(title)}</title><id>urn:test</id><updated>2026-11-20T12:00:00Z</updated>"
         + "".join(parts) + "</feed>"
     ).encode()
+
+
+# -- a publisher's article page, with the furniture real news pages carry -------------------------
+
+FURNITURE_PROGRAMS = ("Mérida Initiative", "eTrace")
+
+
+def publisher_page(title: str, body_paragraphs: Sequence[str], *,
+                   furniture_programs: Sequence[str] = FURNITURE_PROGRAMS,
+                   paywalled: bool = False, language: str = "en",
+                   site: str = "Border Daily News", author: str = "Ana Ruiz",
+                   published: datetime = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)) -> str:
+    """An HTML news article page shaped like a real publisher's: ``title`` and
+    ``body_paragraphs`` inside ``<article>``, and around it the furniture main-text extraction
+    must drop — menu, cookie banner, "most read" and related-story lists, newsletter box,
+    comments and footer. Every piece of furniture names each of ``furniture_programs``, so a
+    test can assert that none of them reaches the extracted text (or a hit).
+
+    ``paywalled``: only the first paragraph is shown, followed by a subscription wall, and the
+    page's schema.org data says ``"isAccessibleForFree": false``, as paywalled publishers do.
+    Paragraphs are escaped; the text is returned (encode it for a server).
+    """
+    programs = list(furniture_programs) or ["Operation Example"]
+    shown = list(body_paragraphs[:1]) if paywalled else list(body_paragraphs)
+
+    def items(pattern: str) -> str:
+        return "".join(f"<li><a href=\"/news/{n}\">{escape(pattern.format(p))}</a></li>"
+                       for n, p in enumerate(programs, 1))
+
+    ld: dict[str, Any] = {
+        "@context": "https://schema.org", "@type": "NewsArticle", "headline": title,
+        "datePublished": published.isoformat(), "inLanguage": language,
+        "author": {"@type": "Person", "name": author}, "isAccessibleForFree": not paywalled}
+    if paywalled:
+        ld["hasPart"] = {"@type": "WebPageElement", "isAccessibleForFree": False,
+                         "cssSelector": ".paywall"}
+    named = ", ".join(programs)
+    paywall = (
+        '<div class="paywall" id="paywall"><h3>Subscribe to continue reading</h3>'
+        "<p>This article is for subscribers only. Subscribe now for unlimited access to all our "
+        "journalism.</p><a class=\"subscribe-button\" href=\"/subscribe\">Subscribe</a>"
+        "<p>Already a subscriber? <a href=\"/login\">Log in</a></p></div>") if paywalled else ""
+    body = "".join(f"<p>{escape(p)}</p>" for p in shown)
+    data = json.dumps(ld, ensure_ascii=False).replace("</", "<\\/")  # no "</script>" inside
+    return f"""<!DOCTYPE html>
+<html lang="{language}">
+<head>
+<meta charset="utf-8">
+<title>{escape(title)} | {escape(site)}</title>
+<meta property="og:title" content="{html.escape(title)}">
+<meta property="og:type" content="article">
+<meta name="author" content="{html.escape(author)}">
+<script type="application/ld+json">{data}</script>
+</head>
+<body>
+<div id="cookie-consent" class="cookie-banner" role="dialog">
+<p>We use cookies to improve your experience. Read how our partners covering the
+{escape(named)} use them in our cookie policy.</p>
+<button>Accept all</button><button>Manage preferences</button>
+</div>
+<header class="site-header">
+<a class="logo" href="/">{escape(site)}</a>
+<nav class="main-menu"><ul>
+<li><a href="/">Home</a></li><li><a href="/border">Border</a></li>
+{items("Topics: {}")}
+<li><a href="/opinion">Opinion</a></li>
+</ul></nav>
+</header>
+<main>
+<article class="story">
+<h1>{escape(title)}</h1>
+<div class="byline">By <a href="/authors/1" rel="author">{escape(author)}</a>
+<time datetime="{published.isoformat()}">{published:%B %d, %Y}</time></div>
+<div class="article-body">
+{body}
+{paywall}
+</div>
+</article>
+<aside class="related-stories"><h2>Related stories</h2><ul>
+{items("How the {} changed border policing")}
+</ul></aside>
+<aside class="most-read"><h2>Most read</h2><ol>
+{items("{} under review after audit finds gaps")}
+</ol></aside>
+<div class="newsletter-signup"><h3>Get our morning briefing</h3>
+<p>Sign up for our newsletter: the latest on the {escape(named)} in your inbox every day.</p>
+<form action="/subscribe"><input type="email" placeholder="Your email"><button>Sign up</button>
+</form></div>
+<section id="comments" class="comments"><h2>3 comments</h2>
+<div class="comment"><span class="comment-author">reader1</span>
+<p>What about the {escape(programs[0])}? Nobody talks about it any more.</p></div>
+<div class="comment"><span class="comment-author">borderwatcher</span>
+<p>The {escape(programs[-1])} was a failure from the start.</p></div>
+</section>
+</main>
+<footer class="site-footer">
+<p>Our coverage: {escape(named)}.</p>
+<ul><li><a href="/about">About us</a></li><li><a href="/privacy">Privacy</a></li>
+<li><a href="/contact">Contact</a></li></ul>
+<p>&copy; 2026 {escape(site)}. All rights reserved.</p>
+</footer>
+</body>
+</html>
+"""
 
 
 # -- a config folder on disk, for tests that run Armswatch as a user would -------------------------
