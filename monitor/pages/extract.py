@@ -175,7 +175,7 @@ def _announces_paywall(tree: Any) -> bool:
     if tree.xpath('//meta[@property="article:content_tier"][@content="locked"]'):
         return True
     for value in tree.xpath("//@class | //@id"):
-        if _WALL_CLASS.search(value):
+        if len(value) < 500 and _WALL_CLASS.search(value):
             return True
     return any(_WALL_WORDS.search(text) for text in tree.xpath("//body//text()")
                if len(text) < 300)
