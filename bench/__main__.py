@@ -31,6 +31,7 @@ import psutil
 
 from bench import report, targets
 from bench.backfillbench import backfill_figure
+from bench.extractionbench import extraction_figure
 from bench.fetchbench import fetch_figure
 from bench.matchbench import match_figure
 from bench.parsebench import parse_figure
@@ -41,7 +42,7 @@ from monitor.matching import WatchList
 from monitor.settings import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("fetch", "parse", "match", "store", "query", "backfill")
+FIGURES = ("fetch", "parse", "match", "store", "query", "backfill", "extraction")
 
 
 def machine() -> dict[str, Any]:
@@ -54,7 +55,8 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     versions: dict[str, str | None] = {}
-    for name in ("httpx", "feedparser", "pyahocorasick", "sqlite-utils", "pebble", "lxml"):
+    for name in ("httpx", "feedparser", "pyahocorasick", "sqlite-utils", "pebble", "lxml",
+                 "trafilatura"):
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -103,6 +105,8 @@ def run(sizes: Sizes, only: tuple[str, ...], cache: Path) -> dict[str, Any]:
                                           cache),
             "backfill": lambda: backfill_figure(watch, sizes.query_articles,
                                                 sizes.backfill_articles, cache),
+            "extraction": lambda: extraction_figure(pages=sizes.extraction_pages,
+                                                    runs=sizes.extraction_runs),
         }
         for name in FIGURES:
             if only and name not in only:

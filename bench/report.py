@@ -92,10 +92,20 @@ def _memory(f: dict[str, Any]) -> Iterator[Row]:
            _n(m["total_peak_rss_mb"], "MB"), "", "")
 
 
+def _extraction(f: dict[str, Any]) -> Iterator[Row]:
+    yield (f"extract main text, {f['pages']} real pages ({f['megabytes']:.1f} MB)",
+           f"{_n(f['pages_per_s'], 'pages/s')} ({_n(f['cpu_ms_per_page'], 'CPU-ms/page')})",
+           f"lxml.html.fromstring: {_n(f['baseline_pages_per_s'], 'pages/s')}",
+           f"{f['ratio_to_baseline']:.3f}x")
+    yield (f"  precision {f['precision']:.3f}, recall {f['recall']:.3f}, F1 {f['f1']:.3f}",
+           f"import {_n(f['import_s'], 's')}", "", "")
+
+
 SECTIONS = (("fetch", "1. Fetch", _fetch), ("parse", "2. Parse", _parse),
             ("match", "3. Match", _match), ("store", "4. Store", _store),
             ("query", "5. Query", _query), ("fetch", "6. Memory", _memory),
-            ("backfill", "7. Backfill", _backfill))
+            ("backfill", "7. Backfill", _backfill),
+            ("extraction", "8. Main-text extraction", _extraction))
 
 
 def table(results: dict[str, Any]) -> str:
@@ -107,6 +117,8 @@ def table(results: dict[str, Any]) -> str:
             rows.append(("  (not run)", "", "", ""))
         elif "error" in figures[key]:
             rows.append((f"  failed: {figures[key]['error']}", "", "", ""))
+        elif "skipped" in figures[key]:
+            rows.append((f"  skipped: {figures[key]['skipped']}", "", "", ""))
         else:
             rows.extend((f"  {m}", o, b, r) for m, o, b, r in rows_of(figures[key]))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]

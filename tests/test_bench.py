@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FEEDS, ITEMS, SEQUENTIAL = 4, 3, 2          # bench/sizes.py, TINY
 TARGET_KEYS = {"cycle_304_wall", "cycle_304_cpu", "cycle_cold_wall", "fetch_speedup",
                "match_rate", "match_ratio", "store_rate", "query_selective_p95", "peak_memory",
-               "backfill_one_term", "backfill_whole_list"}
+               "backfill_one_term", "backfill_whole_list", "extraction_rate", "extraction_f1"}
 SIZE_DEPENDENT = {"cycle_304_wall", "cycle_304_cpu", "cycle_cold_wall", "fetch_speedup",
                   "query_selective_p95", "peak_memory", "backfill_one_term", "backfill_whole_list"}
 
@@ -45,7 +45,8 @@ def number(value: object) -> float:
 def test_every_figure_is_measured(run: tuple[dict[str, Any], str]) -> None:
     results, _ = run
     assert results["mode"] == "tiny"
-    assert set(results["figures"]) == {"fetch", "parse", "match", "store", "query", "backfill"}
+    assert set(results["figures"]) == {"fetch", "parse", "match", "store", "query", "backfill",
+                                       "extraction"}
     for name, figure in results["figures"].items():
         assert "error" not in figure, f"{name}: {figure.get('error')}"
         number(figure["seconds"])
@@ -117,10 +118,25 @@ def test_parse_match_store_and_query_figures(run: tuple[dict[str, Any], str]) ->
     number(backfill["one_term"]["seconds"]), number(backfill["plain_matcher"]["articles_per_s"])
 
 
+def test_extraction_figure(run: tuple[dict[str, Any], str]) -> None:
+    extraction = run[0]["figures"]["extraction"]
+    if "skipped" in extraction:
+        assert "benchmark is absent" in extraction["skipped"]
+        pytest.skip(extraction["skipped"])
+    assert extraction["pages"] == 5 and extraction["baseline"] == "lxml.html.fromstring"
+    for key in ("pages_per_s", "cpu_ms_per_page", "baseline_pages_per_s", "import_s"):
+        assert number(extraction[key]) > 0
+    for key in ("precision", "recall", "f1"):
+        assert 0.5 < number(extraction[key]) <= 1.0   # 5 pages: a sanity check, not the figure
+
+
 def test_targets_are_all_reported_and_size_dependent_ones_wait_for_a_full_run(
         run: tuple[dict[str, Any], str]) -> None:
     found = {target["key"]: target for target in run[0]["targets"]}
     assert set(found) == TARGET_KEYS
+    if "skipped" in run[0]["figures"]["extraction"]:   # no ../shared: nothing to read
+        for key in ("extraction_rate", "extraction_f1"):
+            assert found.pop(key)["value"] is None
     for key, target in found.items():
         number(target["value"]), number(target["limit"])
         assert target["op"] in ("<=", ">=")
@@ -133,6 +149,6 @@ def test_targets_are_all_reported_and_size_dependent_ones_wait_for_a_full_run(
 def test_the_table_is_printed(run: tuple[dict[str, Any], str]) -> None:
     printed = run[1]
     for heading in ("1. Fetch", "2. Parse", "3. Match", "4. Store", "5. Query", "6. Memory",
-                    "7. Backfill", "Targets"):
+                    "7. Backfill", "8. Main-text extraction", "Targets"):
         assert heading in printed
     assert "written to" in printed
