@@ -4,6 +4,8 @@ News RSS (rss/articles tokens; the old news/url redirects), and publishers' own.
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -133,3 +135,21 @@ def test_any_bing_target_gives_a_web_link_or_a_reason(target: str) -> None:
     assert (link.url is None) != (link.reason is None)
     if link.url is not None:
         assert urlsplit(link.url).scheme in ("http", "https") and link.unwrapped_from == "bing"
+
+
+def test_most_shipped_sources_lead_to_the_article() -> None:
+    """config/armswatch.toml prefers feeds whose links reach the article (issue 14): publishers'
+    own in both languages, Bing News searches in both; Google News stays a minority."""
+    shipped = Path(__file__).resolve().parents[1] / "config" / "armswatch.toml"
+    feeds = tomllib.loads(shipped.read_text(encoding="utf-8"))["feeds"]
+    by_host: dict[str, list[dict[str, str]]] = {}
+    for feed in feeds:
+        by_host.setdefault(urlsplit(feed["url"]).hostname or "", []).append(feed)
+    google, bing = by_host.pop("news.google.com", []), by_host.pop("www.bing.com", [])
+    by_host.pop("api.gdeltproject.org")
+    assert len(google) < len(feeds) / 3
+    assert {f["language"] for f in bing} == {"en", "es"}
+    assert all("format=rss" in f["url"] for f in bing)
+    publishers = [f for group in by_host.values() for f in group]
+    assert {f["language"] for f in publishers} == {"en", "es"}
+    assert len(publishers) > len(google)
