@@ -142,6 +142,19 @@ def test_spanish_page_and_other_programs_in_its_furniture() -> None:
     assert page.language == "es" and page.title == "Misión Firewall asegura 40 fusiles"
 
 
+def test_the_title_is_og_title_else_the_first_h1_else_title() -> None:
+    html = publisher_page("Mission Firewall seizes 40 rifles", BODY)
+    without_og = html.replace('<meta property="og:title"', '<meta property="og:other"')
+    assert extract_page(without_og, "https://x.example/").title == \
+        "Mission Firewall seizes 40 rifles"
+    without_h1 = without_og.replace("<h1>Mission Firewall seizes 40 rifles</h1>", "")
+    assert extract_page(without_h1, "https://x.example/").title == \
+        "Mission Firewall seizes 40 rifles | Border Daily News"
+    bare = "<html><body><article>" + "".join(f"<p>{p}</p>" for p in BODY) + "</article></body>"
+    page = extract_page(bare, "https://x.example/")
+    assert page.title is None and page.language is None and BODY[0] in page.text
+
+
 def test_a_paywalled_page_is_marked_and_keeps_only_its_teaser() -> None:
     html = publisher_page("Mission Firewall seizes 40 rifles", BODY, paywalled=True)
     page = extract_page(html, "https://border.example/news/paid")

@@ -135,16 +135,19 @@ def _plain(text: str, max_chars: int) -> str:
 
 
 def _first(tree: Any, xpath: str) -> str | None:
+    """The first non-blank value ``xpath`` finds (attributes, text nodes or elements' text)."""
     for found in tree.xpath(xpath):
-        value = _SPACES.sub(" ", " ".join(str(found).split())).strip()
+        text = found.text_content() if hasattr(found, "text_content") else str(found)
+        value = " ".join(text.split())
         if value:
             return value
     return None
 
 
 def _title(tree: Any) -> str | None:
-    title = _first(tree, '//meta[@property="og:title"]/@content') \
-        or _first(tree, "string(//h1)") or _first(tree, "//title/text()")
+    """The page's own headline: og:title, else the first <h1>, else <title>."""
+    title = (_first(tree, '//meta[@property="og:title"]/@content')
+             or _first(tree, "//h1") or _first(tree, "//title"))
     return title[:500] if title else None
 
 
