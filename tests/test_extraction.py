@@ -8,6 +8,8 @@ furniture names other programs, and on hostile input.
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -253,3 +255,30 @@ def test_extraction_is_thread_safe() -> None:
     with ThreadPoolExecutor(4) as pool:
         together = list(pool.map(lambda html: extract_page(html, "https://x.example/"), pages))
     assert together == alone
+
+
+def test_trafilatura_is_imported_on_the_first_extraction_only() -> None:
+    """It takes a few tenths of a second to import: commands that never extract skip it."""
+    script = ("import sys, monitor.pages, monitor.cli; "
+              "print('trafilatura' in sys.modules); "
+              "monitor.pages.extract_page('<html><body><p>x</p></body></html>', ''); "
+              "print('trafilatura' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.split() == ["False", "True"]
+
+
+def test_furniture_named_in_spanish_is_dropped_too() -> None:
+    """A one-paragraph article, where trafilatura widens its search, on a page whose boxes are
+    named in Spanish (boletín, lo más leído, notas relacionadas, comentarios)."""
+    html = publisher_page("Misión Firewall asegura 40 fusiles", BODY[:1], language="es")
+    for english, spanish in (("newsletter-signup", "boletin-registro"),
+                             ("most-read", "lo-mas-leido"),
+                             ("related-stories", "notas-relacionadas"),
+                             ('id="comments" class="comments"', 'id="comentarios"'),
+                             ('id="cookie-consent" class="cookie-banner"', 'id="aviso"')):
+        assert english in html
+        html = html.replace(english, spanish)
+    page = extract_page(html, "https://diario.example/nota/2")
+    assert BODY[0] in page.text
+    assert all(program not in page.text for program in FURNITURE_PROGRAMS), page.text

@@ -60,6 +60,8 @@ _FURNITURE_WORDS = (
 _FURNITURE = (
     "//*[(" + " or ".join(f"contains(@class, '{w}') or contains(@id, '{w}')"
                           for w in _FURNITURE_WORDS)
+    # Banners and pop-ups (cookie consent, sign-up walls) announce themselves as dialogs.
+    + " or @role = 'dialog' or @role = 'alertdialog' or @aria-modal = 'true'"
     + ") and not(self::html or self::body or self::main or self::article)"
     " and count(.//p) < 4 and not(.//article)]")
 # The largest page of the benchmark has 1,600 elements; trafilatura's time grows with the
