@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 Kind = Literal["program", "topic"]
-Field = Literal["title", "summary", "content"]
+Field = Literal["title", "summary", "content", "body"]
 FeedStatus = Literal["new", "ok", "not_modified", "failed", "gone"]
 
 
