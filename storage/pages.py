@@ -11,11 +11,11 @@ back to ``pending`` at the next start, and ``done`` rows are never taken again.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from storage.records import Match
+from storage.records import Match, PageStats
 from storage.rows import match_row, time_text
 
 if TYPE_CHECKING:
@@ -53,16 +53,6 @@ class PageTask:
     host: str
     attempts: int
     queued_at: str
-
-
-@dataclass(frozen=True)
-class PageStats:
-    """One feed's article pages, for `armswatch feeds`."""
-
-    wanted: int = 0                 # rows in the queue, in any state
-    bodies: int = 0                 # done, with the article's text
-    waiting: int = 0                # pending or fetching
-    reasons: dict[str, int] = field(default_factory=dict)   # why the others have none
 
 
 class PageQueue:

@@ -209,6 +209,51 @@ def write_config(folder: Path, db: Path, feeds: Mapping[str, str], polling: str 
     return folder
 
 
+# -- article pages -------------------------------------------------------------------------------
+# Placeholder: replaced by work-extract at merge (publisher_page and FURNITURE_PROGRAMS)
+
+# Programs of the shipped watch list that page furniture names; a test gives the article's own
+# programs in its text and asserts none of these becomes a hit.
+FURNITURE_PROGRAMS = ("Merida Initiative", "Operation Southbound", "Fast and Furious", "NIBIN")
+
+
+def publisher_page(title: str, body_paragraphs: Sequence[str], *,
+                   furniture_programs: Sequence[str] = FURNITURE_PROGRAMS,
+                   paywalled: bool = False) -> str:
+    """An HTML news article page shaped like a real publisher's: ``title`` and
+    ``body_paragraphs`` inside ``<article>``, around it a menu, cookie banner, "most read" and
+    related lists, a newsletter box, comments and a footer, each naming ``furniture_programs``.
+    ``paywalled``: only the first paragraph, a subscription wall and schema.org's
+    ``"isAccessibleForFree": false``."""
+    named = ", ".join(furniture_programs)
+    shown = body_paragraphs[:1] if paywalled else body_paragraphs
+    items = "".join(f'<li><a href="/news/{n}">{escape(p)} under review after audit</a></li>'
+                    for n, p in enumerate(furniture_programs))
+    body = "".join(f"<p>{escape(p)}</p>" for p in shown)
+    wall = ('<div class="paywall"><h3>Subscribe to continue reading</h3><p>This article is '
+            "for subscribers only.</p></div>") if paywalled else ""
+    data = json.dumps({"@context": "https://schema.org", "@type": "NewsArticle",
+                       "headline": title, "isAccessibleForFree": not paywalled})
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)} | Border Daily</title>
+<script type="application/ld+json">{data}</script></head>
+<body>
+<div id="cookie-consent" class="cookie-banner"><p>We use cookies. Partners covering the
+{escape(named)} use them too.</p><button>Accept all</button></div>
+<header><nav class="main-menu"><ul><li><a href="/">Home</a></li>{items}</ul></nav></header>
+<main><article><h1>{escape(title)}</h1>
+<div class="article-body">{body}{wall}</div></article>
+<aside class="most-read"><h2>Most read</h2><ol>{items}</ol></aside>
+<aside class="related"><h2>Related stories</h2><ul>{items}</ul></aside>
+<div class="newsletter"><h3>Newsletter</h3><p>The latest on the {escape(named)} in your inbox
+every morning.</p></div>
+<section id="comments" class="comments"><h2>Comments</h2>
+<div class="comment"><p>What about the {escape(named)}? Nobody reports on them.</p></div>
+</section></main>
+<footer><p>Our coverage: {escape(named)}.</p><p>&copy; 2026 Border Daily</p></footer>
+</body></html>"""
+
+
 # -- measuring a child process's memory -------------------------------------------------------
 
 # Source text for scripts run with `python -c`: the peak resident memory of this process image.
