@@ -11,6 +11,9 @@ import trafilatura
 
 # schema.org's paywall mark (what publishers give search engines): isAccessibleForFree false.
 _NOT_FREE = re.compile(r'"isAccessibleForFree"\s*:\s*"?false"?', re.I)
+# Page furniture that names other stories: dropped before extraction.
+_FURNITURE = ("newsletter", "comment", "cookie", "related", "most-read", "paywall", "promo")
+_PRUNE = [f"//*[contains(@class, '{name}') or contains(@id, '{name}')]" for name in _FURNITURE]
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,8 @@ def extract_page(html: bytes | str, url: str, *, max_chars: int = 20_000) -> Ext
     try:
         source = html.decode("utf-8", "replace") if isinstance(html, bytes) else html
         text = trafilatura.extract(source, url=url, include_comments=False,
-                                   include_tables=False, favor_precision=True) or ""
+                                   include_tables=False, favor_precision=True,
+                                   prune_xpath=_PRUNE) or ""
     except Exception:  # noqa: BLE001 — a page that breaks the extractor has no text
         return ExtractedPage(text="", title=None, language=None, paywalled=False)
     return ExtractedPage(text=text[:max_chars], title=None, language=None,
