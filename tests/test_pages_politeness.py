@@ -172,3 +172,41 @@ def _done(folder: Path) -> int:
         return rows(folder, "SELECT count(*) FROM article_pages WHERE state = 'done'")[0][0]
     except sqlite3.OperationalError:   # not created yet
         return 0
+
+
+def test_run_works_the_queue_beside_polls_and_stops_cleanly(
+        tmp_path: Path, feed_server: FeedServer, hosts: list[FeedServer]) -> None:
+    server = hosts[0]
+    links = [server.route(f"/story/{n}", publisher_page(PLAIN_HEADLINE, FIREWALL_BODY),
+                          content_type="text/html") for n in range(6)]
+    entries = [Entry(title=f"{PLAIN_HEADLINE} {n}", link=link, guid=f"r{n}")
+               for n, link in enumerate(links)]
+    folder = write_site_config(tmp_path / "config",
+                               {"Feed": (feed_server.route("/news.xml", rss(entries)), "auto")},
+                               articles='delay = "1s"\nper_host = 1')
+    (folder / "armswatch.toml").write_text(
+        (folder / "armswatch.toml").read_text(encoding="utf-8").replace(
+            '[polling]\n', '[polling]\ninterval = "1s"\n'), encoding="utf-8")
+    process = subprocess.Popen([ARMSWATCH, "--config", str(folder), "run"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _done(folder) < 3:
+            time.sleep(0.05)
+        polls_meanwhile = len(feed_server.requests_to("/news.xml"))
+        # The pages take ~6 s at 1 s apart; the feed, due every second, is polled meanwhile.
+        assert _done(folder) < len(links) and polls_meanwhile >= 3, polls_meanwhile
+        while time.monotonic() < deadline and _done(folder) < len(links):
+            time.sleep(0.05)
+        assert _done(folder) == len(links)
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, stderr
+    assert time.monotonic() - started < 15
+    assert "article pages: " in stderr and "armswatch stopped" in stderr
+    assert len([r for r in server.requests if r.path.startswith("/story/")]) == len(links)
