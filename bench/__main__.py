@@ -33,6 +33,7 @@ from bench import report, targets
 from bench.backfillbench import backfill_figure
 from bench.fetchbench import fetch_figure
 from bench.matchbench import match_figure
+from bench.pagebench import page_figure
 from bench.parsebench import parse_figure
 from bench.querybench import CACHE, query_figure
 from bench.sizes import FULL, QUICK, TINY, Sizes
@@ -41,7 +42,7 @@ from monitor.matching import WatchList
 from monitor.settings import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("fetch", "parse", "match", "store", "query", "backfill")
+FIGURES = ("fetch", "parse", "match", "store", "query", "backfill", "pages")
 
 
 def machine() -> dict[str, Any]:
@@ -103,6 +104,8 @@ def run(sizes: Sizes, only: tuple[str, ...], cache: Path) -> dict[str, Any]:
                                           cache),
             "backfill": lambda: backfill_figure(watch, sizes.query_articles,
                                                 sizes.backfill_articles, cache),
+            "pages": lambda: page_figure(pages=sizes.pages, hosts=sizes.page_hosts,
+                                         delay=sizes.page_delay),
         }
         for name in FIGURES:
             if only and name not in only:
