@@ -27,6 +27,7 @@ class Article:
     first_seen: datetime         # UTC, aware
     language: str | None         # ISO 639-1, from the feed or detected
     author: str | None = None
+    body: str = ""               # the article page's main text, when it was fetched (§12)
 
 
 @dataclass(frozen=True)
