@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from click.testing import CliRunner, Result
 from feedserver import FeedServer
 
 from monitor.cli.commands import cli
+from storage.pages import PageRequest
 from storage.store import Store
 
 FIREWALL_BODY = [
@@ -216,11 +218,57 @@ def test_a_feed_set_to_never_queues_nothing_and_full_text_items_are_not_fetched(
     assert ("Mission Firewall", "content") in rows(folder, "SELECT item, field FROM matches")
 
 
-def test_migration_keeps_matches_and_their_indexes(tmp_path: Path) -> None:
-    with Store.open(tmp_path / "a.db") as store:
+def test_an_article_matched_only_by_its_body_is_delivered_once(tmp_path: Path) -> None:
+    """Digests take the hits a channel has not been sent, whenever their evidence arrived: an
+    article that matched nothing until its page was read goes out in the next digest, once,
+    with the body's snippet."""
+    from test_digest_support import NOW, WATCH_ORDER, article, file_channel, open_store, seed
+
+    from alerts.delivery import deliver_pending
+    from monitor.matching import WatchList
+    from monitor.settings.config import load_watchlist
+
+    watch = WatchList(load_watchlist(ROOT / "config" / "watchlist.toml"))
+    folder = file_channel("archive", tmp_path / "digests")
+    with open_store(tmp_path) as store:
+        first = article("1", title="Rifles seized at the border")
+        later = article("2", title=PLAIN_HEADLINE)
+        seed(store, [(first, watch.match(first.title, "", "", " ".join(FIREWALL_BODY))),
+                     (later, [])])
+        assert deliver_pending(store, folder, now=NOW, watch_order=WATCH_ORDER).hits == 1
+        store.pages.enqueue([PageRequest(later.id, later.feed, "https://news.example/2",
+                                         host="news.example")], NOW)
+        text = " ".join(FIREWALL_BODY)
+        assert store.pages.store_body(later.id, text, watch.match(later.title, "", "", text),
+                                      now=NOW) is True
+        report = deliver_pending(store, folder, now=NOW + timedelta(hours=1),
+                                 watch_order=WATCH_ORDER)
+        assert report.sent and report.hits == 1
+        digest = next(p for p in sorted((tmp_path / "digests").iterdir())
+                      if p.name.endswith("-2.md")).read_text(encoding="utf-8")
+        assert PLAIN_HEADLINE in digest and "found 41 rifles" in digest
+        assert not deliver_pending(store, folder, now=NOW + timedelta(hours=2),
+                                   watch_order=WATCH_ORDER).sent
+
+
+def test_migration_0007_keeps_stored_matches_and_indexes_the_body(tmp_path: Path) -> None:
+    from test_storage import database_before
+
+    conn, db = database_before(tmp_path / "db" / "a.db", "0007_article_pages")
+    db.execute("INSERT INTO articles (id, feed, title, summary, published, first_seen) VALUES"
+               " ('old-1', 'Feed A', 'Mission Firewall', '', '2026-11-20T12:00:00+00:00',"
+               " '2026-11-20T12:00:00+00:00')")
+    db.execute("INSERT INTO matches (article_id, item, kind, term, field, snippet) VALUES"
+               " ('old-1', 'Mission Firewall', 'program', 'Mission Firewall', 'title',"
+               " 'Mission Firewall')")
+    conn.commit()
+    conn.close()
+    with Store.open(tmp_path / "db" / "a.db") as store:
+        assert store.hits.get("old-1") is not None
         names = {row[0] for row in store.db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'matches'")}
         assert {"matches_item", "matches_backfill"} <= names
-        check = store.db.execute("SELECT sql FROM sqlite_master WHERE name = 'matches'"
-                                 ).fetchone()[0]
-        assert "'body'" in check
+        store.db.execute("UPDATE articles SET body = 'Cortafuegos southbound' WHERE id = 'old-1'")
+        assert store.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH"
+                                " 'body : southbound'").fetchone() == (1,)
+        assert store.db.execute("SELECT count(*) FROM hits").fetchone() == (1,)
