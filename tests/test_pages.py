@@ -199,6 +199,9 @@ def test_a_slow_page_times_out_and_waits_for_a_later_attempt(
     # Not due yet: the next poll leaves it alone.
     run(folder, "poll", "--all")
     assert len(publisher.requests_to("/slow")) == 1
+    # `status` counts it as waiting.
+    status = CliRunner().invoke(cli, ["--config", str(folder), "status", "--format", "json"])
+    assert json.loads(status.output)["article_pages_waiting"] == 1
 
 
 def test_a_feed_set_to_never_queues_nothing_and_full_text_items_are_not_fetched(
