@@ -80,18 +80,8 @@ async def _serve(hosts: int, pages: int) -> None:
 
 # -- the measured worker ------------------------------------------------------------------------
 
-def _peak_rss_mb() -> float:
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 async def _work(args: dict[str, Any]) -> dict[str, Any]:
+    from bench.runner import peak_rss_mb
     from monitor.feeds import Fetcher
     from monitor.matching import WatchList
     from monitor.pages import PAGE_ACCEPT, HostPacer, PageWorker, RobotsCache
@@ -131,7 +121,7 @@ async def _work(args: dict[str, Any]) -> dict[str, Any]:
             usage = resource.getrusage(resource.RUSAGE_SELF)
             cpu = usage.ru_utime + usage.ru_stime - cpu
         hits = store.hits.count()
-    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": _peak_rss_mb(),
+    return {"wall_s": wall, "cpu_s": cpu, "peak_rss_mb": peak_rss_mb(),
             "bodies": report.bodies, "without_body": report.without_body, "hits": hits}
 
 

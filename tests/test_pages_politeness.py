@@ -135,16 +135,23 @@ async def _work(folder: Path, feed: FeedConfig, urls: list[str], *, delay: float
         return report.bodies
 
 
-def test_kill_9_mid_queue_loses_nothing_and_refetches_no_finished_page(
-        tmp_path: Path, feed_server: FeedServer, hosts: list[FeedServer]) -> None:
-    server = hosts[0]
+def one_publisher(tmp_path: Path, feed_server: FeedServer, server: FeedServer,
+                  pages: int) -> tuple[Path, list[str]]:
+    """A headline feed of ``pages`` items linking to one host, paced 1 s, one connection."""
     links = [server.route(f"/story/{n}", publisher_page(PLAIN_HEADLINE, FIREWALL_BODY),
-                          content_type="text/html") for n in range(8)]
-    entries = [Entry(title=f"{PLAIN_HEADLINE} {n}", link=link, guid=f"k{n}")
+                          content_type="text/html") for n in range(pages)]
+    entries = [Entry(title=f"{PLAIN_HEADLINE} {n}", link=link, guid=f"s{n}")
                for n, link in enumerate(links)]
     folder = write_site_config(tmp_path / "config",
                                {"Feed": (feed_server.route("/news.xml", rss(entries)), "auto")},
                                articles='delay = "1s"\nper_host = 1')
+    return folder, links
+
+
+def test_kill_9_mid_queue_loses_nothing_and_refetches_no_finished_page(
+        tmp_path: Path, feed_server: FeedServer, hosts: list[FeedServer]) -> None:
+    server = hosts[0]
+    folder, links = one_publisher(tmp_path, feed_server, server, 8)
     process = subprocess.Popen([ARMSWATCH, "--config", str(folder), "poll"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -177,13 +184,7 @@ def _done(folder: Path) -> int:
 def test_run_works_the_queue_beside_polls_and_stops_cleanly(
         tmp_path: Path, feed_server: FeedServer, hosts: list[FeedServer]) -> None:
     server = hosts[0]
-    links = [server.route(f"/story/{n}", publisher_page(PLAIN_HEADLINE, FIREWALL_BODY),
-                          content_type="text/html") for n in range(6)]
-    entries = [Entry(title=f"{PLAIN_HEADLINE} {n}", link=link, guid=f"r{n}")
-               for n, link in enumerate(links)]
-    folder = write_site_config(tmp_path / "config",
-                               {"Feed": (feed_server.route("/news.xml", rss(entries)), "auto")},
-                               articles='delay = "1s"\nper_host = 1')
+    folder, links = one_publisher(tmp_path, feed_server, server, 6)
     (folder / "armswatch.toml").write_text(
         (folder / "armswatch.toml").read_text(encoding="utf-8").replace(
             '[polling]\n', '[polling]\ninterval = "1s"\n'), encoding="utf-8")

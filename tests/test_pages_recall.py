@@ -57,10 +57,12 @@ def program_scores(found: dict[str, set[str]], articles: list[dict[str, Any]]
     return precision, recall, f1
 
 
-def programs_by_guid(folder: Path) -> dict[str, set[str]]:
+def programs_by_guid(folder: Path, field: str | None = None) -> dict[str, set[str]]:
+    """The items matched per item guid (in ``field`` only, when given)."""
     with sqlite3.connect(folder / "armswatch.db") as db:
         pairs = db.execute("SELECT s.guid, m.item FROM matches AS m JOIN article_sources AS s"
-                           " ON s.article_id = m.article_id").fetchall()
+                           " ON s.article_id = m.article_id WHERE ? IS NULL OR m.field = ?",
+                           [field, field]).fetchall()
     found: dict[str, set[str]] = {}
     for guid, item in pairs:
         found.setdefault(guid, set()).add(item)
@@ -100,7 +102,7 @@ def test_headline_feeds_with_article_pages_score_near_full_text_feeds(
     headline_found = programs_by_guid(headline_folder)
     full = program_scores(full_found, articles)
     headline = program_scores(headline_found, articles)
-    titles_only = program_scores(_title_matches(headline_folder), articles)
+    titles_only = program_scores(programs_by_guid(headline_folder, "title"), articles)
     print(f"\n{len(articles)} labelled articles (en + es), program P/R/F1:")
     print(f"  full text in the feed:        {full[0]:.3f} / {full[1]:.3f} / {full[2]:.3f}")
     print(f"  headline only (titles):       {titles_only[0]:.3f} / {titles_only[1]:.3f} / "
@@ -115,12 +117,3 @@ def test_headline_feeds_with_article_pages_score_near_full_text_feeds(
                       if p in PROGRAMS and p not in full_found.get(guid, set())}
     assert from_furniture == set()
 
-
-def _title_matches(folder: Path) -> dict[str, set[str]]:
-    with sqlite3.connect(folder / "armswatch.db") as db:
-        pairs = db.execute("SELECT s.guid, m.item FROM matches AS m JOIN article_sources AS s"
-                           " ON s.article_id = m.article_id WHERE m.field = 'title'").fetchall()
-    found: dict[str, set[str]] = {}
-    for guid, item in pairs:
-        found.setdefault(guid, set()).add(item)
-    return found
