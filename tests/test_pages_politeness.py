@@ -46,6 +46,11 @@ def hosts() -> Iterator[list[FeedServer]]:
         server.stop()
 
 
+# The worker spaces the starts of its requests by the delay; the server sees them arrive
+# after a connection is opened, which on a loaded machine varies by some tens of ms.
+ARRIVAL_JITTER = 0.1
+
+
 def page_starts(server: FeedServer) -> list[float]:
     return sorted(r.at for r in server.requests)
 
@@ -75,7 +80,7 @@ def test_at_most_two_connections_per_host_and_starts_a_delay_apart_across_feeds(
         assert len(starts) == 4   # robots.txt, then three pages
         gaps = [b - a for a, b in zip(starts, starts[1:], strict=False)]
         print(f"{server.base_url}: gaps between requests {[round(g, 2) for g in gaps]} s")
-        assert min(gaps) >= 0.95
+        assert min(gaps) >= 1.0 - ARRIVAL_JITTER
 
 
 def test_robots_crawl_delay_wins_when_longer(hosts: list[FeedServer], tmp_path: Path) -> None:
@@ -89,7 +94,7 @@ def test_robots_crawl_delay_wins_when_longer(hosts: list[FeedServer], tmp_path: 
     assert report == 3
     starts = page_starts(server)
     gaps = [b - a for a, b in zip(starts[1:], starts[2:], strict=False)]  # pages only
-    assert min(gaps) >= 0.95, gaps
+    assert min(gaps) >= 1.0 - ARRIVAL_JITTER, gaps
 
 
 def test_a_link_from_a_public_feed_never_reaches_a_private_address(
