@@ -104,7 +104,7 @@ class PageWorker:
                     queue.clear()
                     return
                 task = queue.pop(0)
-                await self._page(task, gate, over, report)
+                await self._page_safely(task, gate, over, report)
                 if on_page_done is not None:
                     on_page_done(task)
 
@@ -116,6 +116,19 @@ class PageWorker:
         except* StorageError as failed:
             raise failed.exceptions[0] from None
         return report
+
+    async def _page_safely(self, task: PageTask, gate: asyncio.Semaphore,
+                           over: Callable[[], bool], report: PageReport) -> None:
+        """_page, with a bug in handling one page kept to that page (its row ends as an
+        error, logged); storage errors still end the run, as no page could be stored."""
+        try:
+            await self._page(task, gate, over, report)
+        except (StorageError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # noqa: BLE001 — recorded as that page's failure, and logged
+            log.exception("unexpected error with the article page %s", task.url)
+            self._end(task, report, "failed", "error",
+                      f"internal error: {type(exc).__name__}: {exc}")
 
     async def _page(self, task: PageTask, gate: asyncio.Semaphore, over: Callable[[], bool],
                     report: PageReport) -> None:
