@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -216,3 +216,39 @@ def test_run_works_the_queue_beside_polls_and_stops_cleanly(
     assert time.monotonic() - started < 15
     assert "article pages: " in stderr and "armswatch stopped" in stderr
     assert len([r for r in server.requests if r.path.startswith("/story/")]) == len(links)
+
+
+def test_robots_txt_is_kept_a_day_then_asked_for_conditionally(hosts: list[FeedServer]
+                                                               ) -> None:
+    """RFC 9309: 2xx rules, 4xx allow everything, 5xx disallow everything for now; a cached
+    robots.txt is asked for again after a day with its validators, and a 304 keeps it."""
+    rules_host, missing_host, failing_host = hosts
+    rules_host.route("/robots.txt", "User-agent: *\nDisallow: /members/\n",
+                     content_type="text/plain", etag='"r1"')
+    failing_host.status("/robots.txt", 503)
+    now = [datetime(2026, 11, 20, 12, 0, tzinfo=UTC)]
+    feed = FeedConfig(name="Feed A", url="http://127.0.0.1:9/rss", interval=ArticlesConfig(
+    ).delay)
+
+    async def ask() -> list[bool]:
+        async with Fetcher(timeout=5, accept=PAGE_ACCEPT) as fetcher:
+            with Store.open(":memory:") as store:
+                worker = PageWorker(store=store, fetcher=fetcher, watchlist=WATCH,
+                                    feeds={feed.name: feed}, settings=ArticlesConfig(),
+                                    pacer=HostPacer(per_host=2, delay=0), robots=robots,
+                                    clock=lambda: now[0])
+                fetch = worker._robots_fetch(feed, asyncio.Semaphore(4))
+                found = []
+                for url in (rules_host.url("/members/a"), rules_host.url("/news/a"),
+                            missing_host.url("/any"), failing_host.url("/any")):
+                    found.append((await robots.rules(url, fetch)).allowed(url))
+                return found
+
+    robots = RobotsCache(lambda: now[0])
+    assert asyncio.run(ask()) == [False, True, True, False]
+    asyncio.run(ask())                             # within the day: nothing asked again
+    assert len(rules_host.requests_to("/robots.txt")) == 1
+    now[0] += timedelta(hours=25)
+    assert asyncio.run(ask()) == [False, True, True, False]
+    again = rules_host.requests_to("/robots.txt")
+    assert len(again) == 2 and again[1].headers["if-none-match"] == '"r1"'

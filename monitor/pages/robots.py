@@ -7,7 +7,8 @@ What a fetch of robots.txt says (RFC 9309 §2.3.1):
 - 4xx (none published, or forbidden to read): everything allowed;
 - 5xx or no answer (unreachable, timed out, refused address): everything disallowed for now,
   asked again after ``RETRY_AFTER_ERROR``.
-A cached answer is used for ``KEEP`` (a day, the RFC's upper bound).
+A cached answer is used for ``KEEP`` (a day, the RFC's upper bound); then it is asked for again
+with its ETag and Last-Modified, and a 304 keeps the rules for another day.
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ KEEP = timedelta(hours=24)
 RETRY_AFTER_ERROR = timedelta(minutes=30)
 MAX_CRAWL_DELAY = 60.0   # seconds; a larger Crawl-delay is read as this (the host is still paced)
 
-RobotsFetch = Callable[[str], Awaitable[bytes]]
+# (url, etag, last_modified) → (body, or None when not modified; etag; last_modified)
+RobotsFetch = Callable[[str, str | None, str | None],
+                       Awaitable[tuple[bytes | None, str | None, str | None]]]
+
+
+@dataclass(frozen=True)
+class _Cached:
+    rules: RobotsRules
+    until: datetime
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ class RobotsCache:
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
-        self._rules: dict[str, tuple[RobotsRules, datetime]] = {}
+        self._rules: dict[str, _Cached] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def rules(self, url: str, fetch: RobotsFetch) -> RobotsRules:
@@ -80,22 +91,30 @@ class RobotsCache:
             cached = self._fresh(origin)
             if cached is not None:
                 return cached
-            rules, keep = await self._fetch(origin, fetch)
-            self._rules[origin] = (rules, self._clock() + keep)
-            return rules
+            fetched = await self._fetch(origin, fetch, self._rules.get(origin))
+            self._rules[origin] = fetched
+            return fetched.rules
 
     def _fresh(self, origin: str) -> RobotsRules | None:
         found = self._rules.get(origin)
-        if found is None or found[1] <= self._clock():
+        if found is None or found.until <= self._clock():
             return None
-        return found[0]
+        return found.rules
 
-    async def _fetch(self, origin: str, fetch: RobotsFetch) -> tuple[RobotsRules, timedelta]:
+    async def _fetch(self, origin: str, fetch: RobotsFetch, stale: _Cached | None) -> _Cached:
+        now = self._clock()
+        # Only rules read from a robots.txt are asked for conditionally.
+        known = stale if stale is not None and stale.rules.parser is not None else None
         try:
-            body = await fetch(origin)
+            body, etag, modified = await fetch(
+                origin, None if known is None else known.etag,
+                None if known is None else known.last_modified)
         except FetchError as exc:
             if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
-                return RobotsRules(parser=None, allow_all=True), KEEP
+                return _Cached(RobotsRules(parser=None, allow_all=True), now + KEEP)
             why = f"robots.txt could not be read ({exc})"
-            return RobotsRules(parser=None, allow_all=False, why=why), RETRY_AFTER_ERROR
-        return parse_robots(body), KEEP
+            return _Cached(RobotsRules(parser=None, allow_all=False, why=why),
+                           now + RETRY_AFTER_ERROR)
+        if body is None and known is not None:   # 304: the rules still hold
+            return _Cached(known.rules, now + KEEP, etag, modified)
+        return _Cached(parse_robots(body or b""), now + KEEP, etag, modified)

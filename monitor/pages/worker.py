@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -22,7 +22,7 @@ from monitor.feeds import AddressPolicy, AddressRefused, FetchRequest, FetchResu
 from monitor.matching import WatchList
 from monitor.pages.extract import extract_page
 from monitor.pages.pacing import HostPacer
-from monitor.pages.robots import RobotsCache, RobotsRules
+from monitor.pages.robots import RobotsCache, RobotsFetch, RobotsRules
 from monitor.settings import ArticlesConfig, FeedConfig
 from storage.errors import FetchError, StorageError
 from storage.pages import PageTask
@@ -197,14 +197,16 @@ class PageWorker:
             if any(self.watchlist.priority(m.item) == "high" for m in matches):
                 report.alert_ids.append(task.article_id)
 
-    def _robots_fetch(self, feed: FeedConfig, gate: asyncio.Semaphore
-                      ) -> Callable[[str], Awaitable[bytes]]:
-        async def fetch(url: str) -> bytes:
+    def _robots_fetch(self, feed: FeedConfig, gate: asyncio.Semaphore) -> RobotsFetch:
+        async def fetch(url: str, etag: str | None, last_modified: str | None
+                        ) -> tuple[bytes | None, str | None, str | None]:
             host = (urlsplit(url).hostname or "").lower()
             async with self.pacer.slot(host, gate=gate):
                 result = await self.fetcher.fetch(FetchRequest(
-                    name=feed.name, url=url, feed_url=feed.url))
-            return result.body or b""
+                    name=feed.name, url=url, feed_url=feed.url, etag=etag,
+                    last_modified=last_modified))
+            body = None if result.not_modified else result.body or b""
+            return body, result.etag, result.last_modified
         return fetch
 
     def _failed(self, task: PageTask, report: PageReport, exc: FetchError) -> None:
