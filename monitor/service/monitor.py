@@ -73,15 +73,12 @@ class Monitor:
                                 delay=config.articles.delay.total_seconds())
         self._robots = RobotsCache(utcnow)
         self._pages_queued = asyncio.Event()
+        self._recovered = False     # rows a killed process left 'fetching' put back, once
 
     async def __aenter__(self) -> Monitor:
         self._store = Store.open(self.db_path)
         try:
             self._fetcher = await _open_fetcher(self.config.polling)
-            self._page_fetcher = await _open_page_fetcher(self.config.polling,
-                                                          self.config.articles)
-            # A process killed mid-fetch left rows 'fetching': they are pending again.
-            self._store.pages.recover()
             self._parser = ParserPool()
             self._parser.__enter__()
         except BaseException:
@@ -228,8 +225,12 @@ class Monitor:
         return cleared
 
     # -- article pages -----------------------------------------------------------------------
-    def page_worker(self) -> PageWorker:
-        assert self._page_fetcher is not None, "Monitor used outside 'async with'"
+    async def page_worker(self) -> PageWorker:
+        """The worker, its fetcher opened on first use: commands that fetch no page never
+        load a second CA bundle."""
+        if self._page_fetcher is None:
+            self._page_fetcher = await _open_page_fetcher(self.config.polling,
+                                                          self.config.articles)
         return PageWorker(store=self.store, fetcher=self._page_fetcher,
                           watchlist=self.watchlist,
                           feeds={f.name: f for f in self.config.feeds},
@@ -243,19 +244,29 @@ class Monitor:
         """Work the due pages of the queue (``first`` before the others) for at most
         ``budget``; what is not started stays queued. High-priority hits found in article
         text go out at once, like a poll's."""
+        deadline = asyncio.get_running_loop().time() + budget.total_seconds()
+        self._recover()
         tasks = self.store.pages.due(utcnow(), limit=PAGE_BATCH, first=first)
         if not tasks:
             return PageReport()
-        deadline = asyncio.get_running_loop().time() + budget.total_seconds()
-        report = await self.page_worker().work(tasks, deadline=deadline, stopped=stopped,
-                                               on_page_done=on_page_done)
+        worker = await self.page_worker()
+        report = await worker.work(tasks, deadline=deadline, stopped=stopped,
+                                   on_page_done=on_page_done)
         if report.alert_ids:
             await send_alerts(self.db_path, self.config.channels, self.config.watch,
                               report.alert_ids)
         return report
 
     def due_pages(self) -> int:
+        self._recover()
         return len(self.store.pages.due(utcnow(), limit=PAGE_BATCH))
+
+    def _recover(self) -> None:
+        """Once per process, before the queue is first read: rows a killed process left
+        'fetching' are pending again."""
+        if not self._recovered:
+            self.store.pages.recover()
+            self._recovered = True
 
     async def work_pages(self, stop: asyncio.Event) -> None:
         """`run`'s page task: rounds over the due queue until ``stop`` is set, waiting for a
