@@ -156,7 +156,7 @@ def one_publisher(tmp_path: Path, feed_server: FeedServer, server: FeedServer,
 def test_kill_9_mid_queue_loses_nothing_and_refetches_no_finished_page(
         tmp_path: Path, feed_server: FeedServer, hosts: list[FeedServer]) -> None:
     server = hosts[0]
-    folder, links = one_publisher(tmp_path, feed_server, server, 8)
+    folder, links = one_publisher(tmp_path, feed_server, server, 6)
     process = subprocess.Popen([ARMSWATCH, "--config", str(folder), "poll"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
