@@ -34,6 +34,7 @@ from bench.backfillbench import backfill_figure
 from bench.extractionbench import extraction_figure
 from bench.fetchbench import fetch_figure
 from bench.matchbench import match_figure
+from bench.pagebench import page_figure
 from bench.parsebench import parse_figure
 from bench.querybench import CACHE, query_figure
 from bench.sizes import FULL, QUICK, TINY, Sizes
@@ -42,7 +43,7 @@ from monitor.matching import WatchList
 from monitor.settings import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("fetch", "parse", "match", "store", "query", "backfill", "extraction")
+FIGURES = ("fetch", "parse", "match", "store", "query", "backfill", "extraction", "pages")
 
 
 def machine() -> dict[str, Any]:
@@ -107,6 +108,8 @@ def run(sizes: Sizes, only: tuple[str, ...], cache: Path) -> dict[str, Any]:
                                                 sizes.backfill_articles, cache),
             "extraction": lambda: extraction_figure(pages=sizes.extraction_pages,
                                                     runs=sizes.extraction_runs),
+            "pages": lambda: page_figure(pages=sizes.pages, hosts=sizes.page_hosts,
+                                         delay=sizes.page_delay),
         }
         for name in FIGURES:
             if only and name not in only:

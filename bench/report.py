@@ -101,11 +101,19 @@ def _extraction(f: dict[str, Any]) -> Iterator[Row]:
            f"import {_n(f['import_s'], 's')}", "", "")
 
 
+def _pages(f: dict[str, Any]) -> Iterator[Row]:
+    yield (f"{f['pages']:,} article pages over {f['hosts']} hosts, {f['delay_s']:g} s apart",
+           f"{_n(f['wall_s'], 's')}, {_n(f['cpu_s'])} CPU-s, peak {_n(f['peak_rss_mb'], 'MB')}"
+           " RSS", f"politeness floor: {_n(f['floor_s'], 's')}", f"{f['wall_to_floor']:.2f}x")
+    yield (f"  ({f['bodies']:,} bodies, {f['hits']:,} hits)", "", "", "")
+
+
 SECTIONS = (("fetch", "1. Fetch", _fetch), ("parse", "2. Parse", _parse),
             ("match", "3. Match", _match), ("store", "4. Store", _store),
             ("query", "5. Query", _query), ("fetch", "6. Memory", _memory),
             ("backfill", "7. Backfill", _backfill),
-            ("extraction", "8. Main-text extraction", _extraction))
+            ("extraction", "8. Main-text extraction", _extraction),
+            ("pages", "9. Article pages", _pages))
 
 
 def table(results: dict[str, Any]) -> str:

@@ -50,6 +50,10 @@ TARGETS = (
            lambda f: f["backfill"]["one_term"]["seconds"], "<=", 5.0, "s", True),
     Target("backfill_whole_list", "backfill of the whole watch list, 100,000 articles",
            "backfill", lambda f: f["backfill"]["whole_list"]["seconds"], "<=", 30.0, "s", True),
+    # Pages per host x delay is the floor; extraction (~6 ms of CPU a page) must not stretch it
+    # by more than half again on the 2 shared cores.
+    Target("pages_wall_to_floor", "1,000 article pages over 50 hosts: wall / politeness floor",
+           "pages", lambda f: f["pages"]["wall_to_floor"], "<=", 2.0, "x", True),
     Target("peak_memory", "peak memory of the cold cycle (PSS, main + parser processes)",
            "fetch", lambda f: f["fetch"]["memory"]["total_peak_pss_mb"], "<=", 300.0, "MB",
            True),

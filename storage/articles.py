@@ -46,17 +46,17 @@ class ArticleTable:
         self.store = store
 
     def clear_text(self, first_seen_before: datetime, *, batch: int = 5_000) -> int:
-        """Retention: empty the summary and content of the articles first seen before then that
-        are no hit of any item; hits keep their text forever. Titles stay, so an article is
-        still known and shown. A batch per transaction keeps the write lock short. Returns how
+        """Retention: empty the summary, content and body of the articles first seen before then
+        that are no hit of any item; hits keep their text forever. Titles stay, so an article
+        is still known and shown. A batch per transaction keeps the write lock short. Returns how
         many articles were cleared."""
         cleared = 0
         while True:
             with self.store.transaction() as db:
                 cursor = db.execute(
-                    "UPDATE articles SET summary = '', content = '' WHERE rowid IN ("
+                    "UPDATE articles SET summary = '', content = '', body = '' WHERE rowid IN ("
                     "SELECT a.rowid FROM articles AS a WHERE a.first_seen < ?"
-                    " AND (a.summary != '' OR a.content != '')"
+                    " AND (a.summary != '' OR a.content != '' OR a.body != '')"
                     " AND NOT EXISTS (SELECT 1 FROM matches AS m WHERE m.article_id = a.id)"
                     " LIMIT ?)", [time_text(first_seen_before), batch])
             cleared += cursor.rowcount

@@ -34,12 +34,15 @@ class FetchError(ArmswatchError):
 
     def __init__(self, message: str, *, status: int | None = None,
                  retry_after: float | None = None, gone: bool = False,
-                 local_cause: str | None = None) -> None:
+                 local_cause: str | None = None, refused: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
         self.gone = gone
         self.local_cause = local_cause
+        # What the fetcher refused, for the article pages' record: "too large", "not html" (a
+        # content type not asked for, refused before its body is read) or "refused address".
+        self.refused = refused
 
 
 class ParseError(ArmswatchError):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from storage.records import FeedHealth, FeedState
+from storage.records import FeedHealth, FeedState, PageStats
 from storage.rows import FEED_COLUMNS, feed_from_row, feed_row, parse_time, time_text
 
 if TYPE_CHECKING:
@@ -89,9 +89,11 @@ class FeedTable:
                        AS last_article
             FROM feeds AS f ORDER BY f.name
         """
+        pages = self.store.pages.stats()
         with self.store.translated():
             return [FeedHealth(state=feed_from_row(r), articles=r["article_count"],
-                               last_article=parse_time(r["last_article"]))
+                               last_article=parse_time(r["last_article"]),
+                               pages=pages.get(r["name"], PageStats()))
                     for r in self.store.db.query(sql)]
 
     def save(self, state: FeedState) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Literal
 
 Kind = Literal["program", "topic"]
-Field = Literal["title", "summary", "content"]
+Field = Literal["title", "summary", "content", "body"]
 FeedStatus = Literal["new", "ok", "not_modified", "failed", "gone"]
 
 
@@ -27,6 +27,7 @@ class Article:
     first_seen: datetime         # UTC, aware
     language: str | None         # ISO 639-1, from the feed or detected
     author: str | None = None
+    body: str = ""               # the article page's main text, when it was fetched (§12)
 
 
 @dataclass(frozen=True)
@@ -78,12 +79,23 @@ class Hit:
 
 
 @dataclass(frozen=True)
+class PageStats:
+    """One feed's article pages (design §12), for ``armswatch feeds``."""
+
+    wanted: int = 0                 # pages queued, in any state
+    bodies: int = 0                 # fetched, with the article's text
+    waiting: int = 0                # still to fetch (pending, or being fetched)
+    reasons: dict[str, int] = field(default_factory=dict)   # why the others have no text
+
+
+@dataclass(frozen=True)
 class FeedHealth:
     """A feed's state with what it has brought in, for ``armswatch feeds``."""
 
     state: FeedState
     articles: int = 0                    # articles this feed brought in (linked ones included)
     last_article: datetime | None = None  # when the newest of them was first seen
+    pages: PageStats = field(default_factory=PageStats)
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ def article_from_row(row: dict[str, Any]) -> Article:
         canonical_url=row["canonical_url"], title=row["title"], summary=row["summary"],
         content=row["content"], published=required_time(row["published"]),
         first_seen=required_time(row["first_seen"]), language=row["language"],
-        author=row["author"])
+        author=row["author"], body=row.get("body") or "")
 
 
 def match_row(article_id: str, match: Match) -> tuple[Any, ...]:

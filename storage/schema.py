@@ -265,6 +265,71 @@ def add_backfills(db: Database) -> None:
                " WHERE backfill_id IS NOT NULL")
 
 
+# 0007: the article page behind a headline (design §12, issue 14). ``article_pages`` is the
+# queue: one row per article whose page is wanted, with its state and, when it got no body, why
+# not (robots, paywall, unresolvable link, not html, too large, http status, error), so a crash
+# loses nothing and a page fetched is never fetched again. The extracted text is ``articles.body``
+# (capped), in the full-text index with its own field list (0006's stays as it shipped), and
+# matched as ``matches.field = 'body'``: SQLite cannot change a CHECK in place, so ``matches``
+# is rebuilt, its rows copied and its indexes made again. The ``hits`` view reads ``matches``,
+# so it is dropped first and made again as 0003 left it.
+_BODY_FTS_FIELDS = ("title", "summary", "content", "body")
+_ARTICLE_PAGES = """CREATE TABLE article_pages (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id),
+    feed TEXT NOT NULL,
+    url TEXT,
+    host TEXT,
+    state TEXT NOT NULL DEFAULT 'pending'
+        CHECK (state IN ('pending', 'fetching', 'done', 'failed', 'skipped')),
+    reason TEXT,
+    detail TEXT,
+    http_status INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    queued_at TEXT NOT NULL,
+    next_attempt TEXT NOT NULL,
+    fetched_at TEXT
+)"""
+_MATCHES_WITH_BODY = """CREATE TABLE matches_new (
+    article_id TEXT NOT NULL REFERENCES articles(id),
+    item TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('program', 'topic')),
+    term TEXT NOT NULL,
+    field TEXT NOT NULL CHECK (field IN ('title', 'summary', 'content', 'body')),
+    snippet TEXT NOT NULL,
+    backfill_id INTEGER REFERENCES backfills(id),
+    PRIMARY KEY (article_id, item, term, field)
+)"""
+
+
+@MIGRATIONS(name="0007_article_pages")
+def add_article_pages(db: Database) -> None:
+    db.execute("ALTER TABLE articles ADD COLUMN body TEXT NOT NULL DEFAULT ''")
+    for trigger in ("articles_ai", "articles_ad", "articles_au"):
+        db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
+    db.execute("DROP TABLE articles_fts")
+    names = ", ".join(f'"{f}"' for f in _BODY_FTS_FIELDS)
+    db.execute(f'CREATE VIRTUAL TABLE "articles_fts" USING FTS5 ({names},'
+               " tokenize='unicode61 remove_diacritics 2', content=\"articles\")")
+    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
+    for trigger in _fts_triggers(_BODY_FTS_FIELDS):
+        db.execute(trigger)
+    db.execute("DROP VIEW hits")
+    db.execute(_MATCHES_WITH_BODY)
+    db.execute("INSERT INTO matches_new (article_id, item, kind, term, field, snippet,"
+               " backfill_id) SELECT article_id, item, kind, term, field, snippet, backfill_id"
+               " FROM matches")
+    db.execute("DROP TABLE matches")
+    db.execute("ALTER TABLE matches_new RENAME TO matches")
+    db.execute("CREATE INDEX matches_item ON matches(item COLLATE NOCASE, article_id)")
+    db.execute("CREATE INDEX matches_backfill ON matches(backfill_id)"
+               " WHERE backfill_id IS NOT NULL")
+    db.create_view("hits", _HITS_VIEW_WITH_SOURCES)
+    db.execute(_ARTICLE_PAGES)
+    # The worker's question: which rows are due now. And `feeds`: each feed's pages by state.
+    db.execute("CREATE INDEX article_pages_due ON article_pages(state, next_attempt)")
+    db.execute("CREATE INDEX article_pages_feed ON article_pages(feed, state, reason)")
+
+
 def apply_migrations(db: Database) -> None:
     """Bring the schema up to date; a no-op when nothing is pending."""
     MIGRATIONS.apply(db)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -20,6 +21,7 @@ from storage.backfills import BackfillTable
 from storage.errors import StorageError
 from storage.feeds import FeedTable
 from storage.hits import HitTable
+from storage.pages import PageQueue, PageRequest
 from storage.records import Article, FeedState, Match, SaveResult
 from storage.schema import apply_migrations, pending_migrations
 from storage.sqlite_errors import translated
@@ -37,6 +39,7 @@ class Store:
         self.articles = ArticleTable(self)
         self.hits = HitTable(self)
         self.backfills = BackfillTable(self)
+        self.pages = PageQueue(self)
 
     @classmethod
     def open(cls, path: Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:
@@ -104,19 +107,30 @@ class Store:
         self.feeds.save(state)
 
     def save_feed_result(self, state: FeedState, articles: Sequence[Article],
-                         matches: Mapping[str, Sequence[Match]]) -> SaveResult:
+                         matches: Mapping[str, Sequence[Match]],
+                         pages: Sequence[PageRequest] = ()) -> SaveResult:
         """Store one feed's new articles, their matches and its state in one transaction.
 
         Articles this feed brought in before (same id, guid or canonical URL) are skipped; one
         with the same canonical URL and text as another feed's article is linked to it as a
-        second source. Only articles actually inserted get matches. ``matches`` maps article
-        id to the evidence found in it.
+        second source. Only articles actually inserted get matches, and only they are queued
+        from ``pages`` (article pages to fetch, design §12): in the same transaction, so a crash
+        cannot store an article and forget its page. ``matches`` maps article id to the
+        evidence found in it.
         """
         with self.transaction():
             inserted, linked = self.articles.insert_new(articles)
             new_hits = self.hits.add_matches(inserted, matches)
+            if pages:
+                fresh = set(inserted)
+                self.pages.enqueue([p for p in pages if p.article_id in fresh], state.last_checked
+                                   or _now())
             self.feeds.save(state)
         return SaveResult(new_articles=inserted, new_hits=new_hits, linked=linked)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _prepare(conn: sqlite3.Connection, path: Path) -> Database:

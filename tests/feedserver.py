@@ -23,6 +23,7 @@ import ssl
 import struct
 import subprocess
 import threading
+import time
 import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,7 @@ class RecordedRequest:
     method: str
     path: str  # with the query string
     headers: dict[str, str]  # lower-case names
+    at: float = field(default_factory=time.monotonic)  # when it arrived (politeness tests)
 
 
 @dataclass

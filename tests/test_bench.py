@@ -19,9 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 FEEDS, ITEMS, SEQUENTIAL = 4, 3, 2          # bench/sizes.py, TINY
 TARGET_KEYS = {"cycle_304_wall", "cycle_304_cpu", "cycle_cold_wall", "fetch_speedup",
                "match_rate", "match_ratio", "store_rate", "query_selective_p95", "peak_memory",
-               "backfill_one_term", "backfill_whole_list", "extraction_rate", "extraction_f1"}
+               "backfill_one_term", "backfill_whole_list", "extraction_rate", "extraction_f1",
+               "pages_wall_to_floor"}
 SIZE_DEPENDENT = {"cycle_304_wall", "cycle_304_cpu", "cycle_cold_wall", "fetch_speedup",
-                  "query_selective_p95", "peak_memory", "backfill_one_term", "backfill_whole_list"}
+                  "query_selective_p95", "peak_memory", "backfill_one_term", "backfill_whole_list",
+                  "pages_wall_to_floor"}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +48,7 @@ def test_every_figure_is_measured(run: tuple[dict[str, Any], str]) -> None:
     results, _ = run
     assert results["mode"] == "tiny"
     assert set(results["figures"]) == {"fetch", "parse", "match", "store", "query", "backfill",
-                                       "extraction"}
+                                       "extraction", "pages"}
     for name, figure in results["figures"].items():
         assert "error" not in figure, f"{name}: {figure.get('error')}"
         number(figure["seconds"])
@@ -116,6 +118,11 @@ def test_parse_match_store_and_query_figures(run: tuple[dict[str, Any], str]) ->
     # The index narrows: fewer candidates than articles, and the plain matcher finds hits.
     assert backfill["whole_list"]["candidates"] < 13 * 300 and backfill["plain_matcher"]["matched"]
     number(backfill["one_term"]["seconds"]), number(backfill["plain_matcher"]["articles_per_s"])
+    pages = figures["pages"]
+    # Every page fetched, its text stored and matched; the floor is pages per host x delay.
+    assert pages["pages"] == 8 and pages["bodies"] == 8 and pages["hits"] == 8
+    assert number(pages["wall_s"]) >= pages["floor_s"] - pages["delay_s"]
+    number(pages["cpu_s"]), number(pages["peak_rss_mb"])
 
 
 def test_extraction_figure(run: tuple[dict[str, Any], str]) -> None:

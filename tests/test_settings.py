@@ -369,13 +369,14 @@ ALLOWED_POLLING = ("interval, concurrency, per_host, timeout, parse_timeout, max
     ('[[feeds]]\nname = "X"\nurl = "https://INSIGHTCRIME.org/feed/"\n',
      'armswatch.toml: feeds[4].url: "https://INSIGHTCRIME.org/feed/" is already the url of '
      "feeds[2]"),
-    ('[[feeds]]\nname = "X"\nurl = "https://x.org/feed"\ntitle = "X"\n',
-     "armswatch.toml: feeds[4].title: unknown key; allowed keys: name, url, language, interval"),
+    ('[[feeds]]\nname = "X"\nurl = "https://x.org/feed"\nhomepage = "X"\n',
+     "armswatch.toml: feeds[4].homepage: unknown key; allowed keys: name, url, language, "
+     "interval, articles"),
     ('[[feeds]]\nname = 7\nurl = "https://x.org/feed"\n',
      "armswatch.toml: feeds[4].name: must be a string, not 7"),
     ("feeds_extra = 1\n",
      "armswatch.toml: feeds_extra: unknown key; did you mean feeds? allowed keys: storage, "
-     "polling, matching, feeds, channels"),
+     "polling, matching, articles, feeds, channels"),
 ])
 def test_feed_problems(tmp_path: Path, extra: str, expected: str) -> None:
     if extra.startswith("feeds_extra"):

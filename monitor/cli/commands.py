@@ -25,7 +25,8 @@ from monitor.cli.init import init
 from monitor.cli.output import format_hits
 from monitor.cli.query import feeds, hits, status
 from monitor.cli.watch import watch
-from monitor.poll import FeedOutcome, PollReport
+from monitor.pages import PageReport
+from monitor.poll import PollReport
 from monitor.service import LOG_FORMATS, configure_logging
 from monitor.settings import summarise
 from storage.errors import ArmswatchError, ConfigError
@@ -88,29 +89,38 @@ def check(ctx: Context) -> None:
 @pass_context
 def poll(ctx: Context, feeds: tuple[str, ...], every: bool) -> None:
     """Run one poll cycle over the feeds that are due."""
-    report = asyncio.run(_poll(ctx, feeds, every))
+    report, pages = asyncio.run(_poll(ctx, feeds, every))
     _print_report(report)
+    if pages.fetched or pages.without_body or pages.left:
+        click.echo(pages.summary())
 
 
-async def _poll(ctx: Context, names: tuple[str, ...], every: bool) -> PollReport:
+async def _poll(ctx: Context, names: tuple[str, ...],
+                every: bool) -> tuple[PollReport, PageReport]:
     async with ctx.monitor() as monitor:
         selected = monitor.select_feeds(names, every=every)
         if not selected:
             click.echo("No feed is due; `armswatch poll --all` polls every feed now.", err=True)
-        with _progress(len(selected)) as advance:
-            report = await monitor.poll(selected, on_feed_done=advance)
+        with _progress(len(selected), "Polling") as advance:
+            report = await monitor.poll(selected, on_feed_done=lambda o: advance(o.feed))
         for alert in await monitor.send_alerts(report):
             click.echo(printable(f"alert: {alert.summary()}"))
-        return report
+        # The cycle's article pages first, then older ones still due, within the budget.
+        with _progress(monitor.due_pages(), "Pages") as advance:
+            pages = await monitor.fetch_pages(report.queued,
+                                              budget=monitor.config.articles.poll_budget,
+                                              on_page_done=lambda t: advance(t.host))
+        return report, pages
 
 
 @contextmanager
-def _progress(total: int) -> Iterator[Callable[[FeedOutcome], None]]:
-    """A progress bar on a terminal; nothing when output goes to a file or a pipe."""
+def _progress(total: int, label: str) -> Iterator[Callable[[str], None]]:
+    """A progress bar on a terminal, each step named (a feed, a host); nothing when output
+    goes to a file or a pipe."""
     if total < 2 or not sys.stderr.isatty():
-        yield lambda outcome: None
+        yield lambda name: None
         return
-    label, feed_width = "Polling", 24
+    feed_width = 24
     # What click draws around the bar: "Polling  [", "]  ", "12/19", "  " and the feed's name.
     # One column is left free: a line that fills the terminal wraps on some terminals.
     clutter = len(f"{label}  []  {total}/{total}  ") + feed_width
@@ -118,8 +128,8 @@ def _progress(total: int) -> Iterator[Callable[[FeedOutcome], None]]:
                            show_percent=False, show_eta=False,
                            width=max(terminal_width() - 1 - clutter, 4),
                            item_show_func=lambda s: s) as bar:
-        def advance(outcome: FeedOutcome) -> None:
-            name = printable(outcome.feed)
+        def advance(step: str) -> None:
+            name = printable(step)
             bar.update(1, name if len(name) <= feed_width else name[:feed_width - 1] + "…")
         yield advance
 

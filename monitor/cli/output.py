@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from monitor.cli.columns import Column, table
-from storage.records import FeedHealth, FeedState, Hit, Match
+from storage.records import FeedHealth, FeedState, Hit, Match, PageStats
 
 HIT_FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -131,11 +131,15 @@ def feed_record(health: FeedHealth) -> dict[str, Any]:
         "last_success": iso(state.last_success),
         "next_check": iso(state.next_check),
         "articles": health.articles,
+        "pages": {"wanted": health.pages.wanted, "bodies": health.pages.bodies,
+                  "waiting": health.pages.waiting, "reasons": dict(sorted(
+                      health.pages.reasons.items()))},
         "last_article": iso(health.last_article),
     }
 
 
 FEED_COLUMNS = (Column("feed", wrap_at=16), Column("status"), Column("articles", right=True),
+                Column("article pages", wrap_at=14),
                 Column("last check (UTC)", give_way=2), Column("next check", give_way=3),
                 Column("last error", wrap_at=20))
 
@@ -152,10 +156,23 @@ def format_feeds(feeds: Sequence[FeedHealth], fmt: str, *, width: int) -> str:
         if s.failing_since:
             times = "once" if s.error_count == 1 else f"{s.error_count} times in a row"
             error += f" (failing since {s.failing_since:%Y-%m-%d %H:%M}, {times})"
-        rows.append([s.name, s.status, str(f.articles),
+        rows.append([s.name, s.status, str(f.articles), pages_cell(f.pages),
                      f"{s.last_checked:%Y-%m-%d %H:%M}" if s.last_checked else "never",
                      _next_check(s), error])
     return table(FEED_COLUMNS, rows, width)
+
+
+def pages_cell(pages: PageStats) -> str:
+    """Of the items whose page was wanted, how many got a body, and why the others did not:
+    "2/7 bodies; not html 2, paywall 1" ("-" when none was wanted)."""
+    if not pages.wanted:
+        return "-"
+    text = f"{pages.bodies}/{pages.wanted} bodies"
+    why = [f"{reason} {count}" for reason, count in
+           sorted(pages.reasons.items(), key=lambda r: (-r[1], r[0]))]
+    if pages.waiting:
+        why.append(f"{pages.waiting} waiting")
+    return text + ("; " + ", ".join(why) if why else "")
 
 
 def _next_check(state: FeedState) -> str:

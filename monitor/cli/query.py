@@ -147,13 +147,16 @@ def status(ctx: Context, fmt: str) -> None:
         pending = [d for name in settings.channels if (d := outbox.pending(name)) is not None]
         outage = NetworkOutages(store).last()
         failed = outbox.failed(settings.channels or None)
+        waiting = store.pages.waiting()
     # The longest feed interval: every feed has had its chance within three of them.
     health = assess(feeds, pending, now=datetime.now(UTC), interval=settings.interval,
                     config_problems=settings.problems, outage=outage, failed=failed)
     if fmt == "json":
-        click.echo(json.dumps(health.record(), indent=2, ensure_ascii=False))
+        click.echo(json.dumps({**health.record(), "article_pages_waiting": waiting}, indent=2,
+                              ensure_ascii=False))
     else:
-        click.echo(wrap_lines(health.lines(), terminal_width()))
+        click.echo(wrap_lines([*health.lines(), f"article pages waiting: {waiting}"],
+                              terminal_width()))
     # The exit code is the healthcheck's: polling and delivery, whatever the config's state.
     if not health.healthy:
         sys.exit(1)

@@ -69,6 +69,9 @@ class FetchRequest:
     # The configured URL of the feed this fetch is for, when ``url`` is not it (an article link
     # taken from the feed): its address decides which private addresses the fetch may reach.
     feed_url: str | None = None
+    # Media types a 2xx answer may have (empty: any); another is refused before its body is
+    # read ("not html" for an article page that is a PDF).
+    content_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class Fetcher:
                  max_body: int = 10 * 1024 * 1024, max_redirects: int = 5,
                  user_agent: str = DEFAULT_USER_AGENT,
                  allow_private_addresses: tuple[Network, ...] = (),
-                 resolver: Resolver = system_resolver) -> None:
+                 resolver: Resolver = system_resolver, accept: str = FEED_ACCEPT) -> None:
+        """``accept`` is the Accept header sent with every request (feeds, or web pages)."""
         if concurrency < 1 or per_host < 1 or timeout <= 0 or max_body < 1 or max_redirects < 0:
             raise ValueError("Fetcher limits must be positive (max_redirects may be 0)")
         self._concurrency = concurrency
@@ -122,6 +126,7 @@ class Fetcher:
         self._max_body = max_body
         self._max_redirects = max_redirects
         self._user_agent = user_agent
+        self._accept = accept
         self._allow_private = allow_private_addresses
         self._resolver = resolver
         self._slots = asyncio.Semaphore(concurrency)
@@ -162,7 +167,7 @@ class Fetcher:
         client = self._clients.get(policy)
         if client is None:
             client = self._clients[policy] = httpx.AsyncClient(
-                headers={"User-Agent": self._user_agent, "Accept": FEED_ACCEPT,
+                headers={"User-Agent": self._user_agent, "Accept": self._accept,
                          "Accept-Encoding": ACCEPT_ENCODING},
                 timeout=httpx.Timeout(self._timeout),
                 transport=_VettedTransport(vetted_pool(
@@ -187,7 +192,8 @@ class Fetcher:
                     policy.check(str(url))
                 reply, budget = await self._timed_exchange(client, url, request, budget)
             except AddressRefused:
-                raise FetchError(_refusal(request, redirected=bool(hop))) from None
+                raise FetchError(_refusal(request, redirected=bool(hop)),
+                                 refused="refused address") from None
             if reply.location is None:
                 elapsed = asyncio.get_running_loop().time() - started
                 return _result(request, url, reply, elapsed)
@@ -219,11 +225,12 @@ class Fetcher:
                         request: FetchRequest) -> _Reply:
         try:
             async with client.stream("GET", url, headers=_conditional_headers(request)) as response:
-                return await self._reply(response)
+                return await self._reply(response, request.content_types)
         except _NETWORK_ERRORS as exc:
             raise network_error(exc, url, self._timed_out()) from exc
 
-    async def _reply(self, response: httpx.Response) -> _Reply:
+    async def _reply(self, response: httpx.Response,
+                     content_types: tuple[str, ...]) -> _Reply:
         status = response.status_code
         if status in _REDIRECT_STATUSES:
             location = response.headers.get("location")
@@ -238,6 +245,11 @@ class Fetcher:
             return _Reply(status, response.headers, None)
         if not 200 <= status < 300:
             raise _status_error(status, response.headers)
+        if content_types:
+            kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind not in content_types:
+                raise FetchError(f"not a web page (content type {_shown(kind or 'none')})",
+                                 status=status, refused="not html")
         return _Reply(status, response.headers, await self._read_body(response))
 
     async def _read_body(self, response: httpx.Response) -> bytes:
@@ -270,7 +282,8 @@ class Fetcher:
         return size
 
     def _too_large(self) -> FetchError:
-        return FetchError(f"response larger than {_size_text(self._max_body)}")
+        return FetchError(f"response larger than {_size_text(self._max_body)}",
+                          refused="too large")
 
 
 class _VettedTransport(httpx.AsyncHTTPTransport):

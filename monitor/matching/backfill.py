@@ -100,7 +100,7 @@ def plan_item(item: WatchItem, candidates: Iterable[Article],
     gained: list[Article] = []
     lost: list[Article] = []
     for article in articles:
-        found = matcher.match(article.title, article.summary, article.content)
+        found = matcher.match(article.title, article.summary, article.content, article.body)
         before = {(m.term, m.field) for m in held.get(article.id, ())}
         new = [m for m in found if (m.term, m.field) not in before]
         if new:

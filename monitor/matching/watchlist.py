@@ -23,7 +23,7 @@ from storage.records import Field, Match
 
 Role = Literal["term", "guarded", "context", "exclude"]
 
-FIELDS: tuple[Field, ...] = ("title", "summary", "content")
+FIELDS: tuple[Field, ...] = ("title", "summary", "content", "body")
 SNIPPET_WIDTH = 160
 _HYPHENS = re.compile("[-\u2010\u2011]")
 _VISIBLE = re.compile(r"\S")
@@ -174,9 +174,11 @@ class WatchList:
                 return item.priority
         return "normal"
 
-    def match(self, title: str, summary: str, content: str = "") -> list[Match]:
-        """Evidence for every item the article matches: one Match per (item, term, field)."""
-        texts: dict[Field, str] = {"title": title, "summary": summary, "content": content}
+    def match(self, title: str, summary: str, content: str = "", body: str = "") -> list[Match]:
+        """Evidence for every item the article matches: one Match per (item, term, field).
+        ``body`` is the text of the article's page (monitor/pages/), when it was fetched."""
+        texts: dict[Field, str] = {"title": title, "summary": summary, "content": content,
+                                   "body": body}
         maps: dict[Field, OffsetMap] = {}
         findings = self._find(texts, maps)
         if findings is None:

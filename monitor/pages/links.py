@@ -26,7 +26,7 @@ __all__ = ["NOT_HTML", "NOT_WEB_LINK", "UNRESOLVABLE", "ArticleLink", "article_l
 # The reasons a link gives no page, as `feeds` reports them.
 UNRESOLVABLE = "unresolvable link"
 NOT_WEB_LINK = "not a web link"
-NOT_HTML = "not an HTML page"
+NOT_HTML = "not html"
 
 MAX_LINK = 2_000   # as monitor/feeds/entries.py: a longer link is not one a feed meant
 

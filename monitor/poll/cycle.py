@@ -17,9 +17,10 @@ from urllib.parse import urlsplit
 
 from monitor.feeds import FetchRequest, FetchResult, ParsedFeed
 from monitor.matching import WatchList
+from monitor.pages import pages_wanted
 from monitor.poll import backoff as feedstate
 from monitor.poll.outage import Attempt, Outage, find_outage, reached_network
-from monitor.settings import FeedConfig, PollingConfig
+from monitor.settings import ArticlesConfig, FeedConfig, PollingConfig
 from storage.errors import FetchError, ParseError, StorageError
 from storage.outages import NetworkOutages
 from storage.records import Article, FeedState, Match
@@ -63,6 +64,7 @@ class FeedOutcome:
     local_cause: str | None = None   # a failure that may be our network's (FetchError's)
     # With a local cause: the feed's state before this attempt, restored if it was an outage.
     previous: FeedState | None = None
+    queued: tuple[str, ...] = ()     # new articles whose page was queued to fetch (design §12)
 
 
 @dataclass
@@ -90,6 +92,11 @@ class PollReport:
     @property
     def alert_ids(self) -> list[str]:
         return [i for o in self.outcomes for i in o.alert_ids]
+
+    @property
+    def queued(self) -> list[str]:
+        """The articles of this cycle whose pages wait in the queue."""
+        return [i for o in self.outcomes for i in o.queued]
 
     @property
     def warnings(self) -> list[FeedOutcome]:
@@ -133,8 +140,12 @@ class Poller:
 
     def __init__(self, *, store: Store, watchlist: WatchList, polling: PollingConfig,
                  fetcher: FeedFetcher, parser: FeedParser,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow,
+                 articles: ArticlesConfig | None = None) -> None:
+        """``articles``: queue the pages of new articles as each feed's ``articles`` mode
+        says; None queues none."""
         self.store = store
+        self.articles = articles
         self.watchlist = watchlist
         self.polling = polling
         self.fetcher = fetcher
@@ -250,14 +261,17 @@ class Poller:
             not_modified=False, etag=result.etag, last_modified=result.last_modified,
             body_hash=body_hash)
         warning = feed.redact(parsed.left_out) if parsed.left_out else None
-        saved = self.store.save_feed_result(replace(new_state, warning=warning), new, matches)
+        pages = [] if self.articles is None else pages_wanted(new, feed, self.articles)
+        saved = self.store.save_feed_result(replace(new_state, warning=warning), new, matches,
+                                            pages)
         inserted = set(saved.new_articles)
         hit_ids = tuple(i for i in matches if i in inserted)
         alert_ids = tuple(i for i in hit_ids
                           if any(self.watchlist.priority(m.item) == "high" for m in matches[i]))
         return FeedOutcome(feed=feed.name, status="ok", new_articles=len(inserted),
                            new_hits=saved.new_hits, hit_ids=hit_ids, alert_ids=alert_ids,
-                           warning=warning)
+                           warning=warning, queued=tuple(p.article_id for p in pages
+                                                         if p.url and p.article_id in inserted))
 
     def _unchanged(self, feed: FeedConfig, state: FeedState, result: FetchResult,
                    status: OutcomeStatus) -> FeedOutcome:

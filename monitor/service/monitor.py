@@ -15,10 +15,12 @@ from alerts.config import ChannelConfig
 from alerts.report import DeliveryReport
 from monitor.feeds import Fetcher, ParserPool
 from monitor.matching import WatchList, backfill
+from monitor.pages import PAGE_ACCEPT, HostPacer, PageReport, PageWorker, RobotsCache
 from monitor.poll import FeedOutcome, Poller, PollReport, due_feeds, utcnow
 from monitor.service.dispatch import deliver, log_reports, retry_due, send_alerts
 from monitor.settings import (
     CONFIG_FILES,
+    ArticlesConfig,
     Config,
     FeedConfig,
     PollingConfig,
@@ -26,13 +28,17 @@ from monitor.settings import (
     format_duration,
     load_config,
 )
-from storage.errors import ConfigError
+from storage.errors import ConfigError, StorageError
+from storage.pages import PageTask
 from storage.store import Store
 
 log = logging.getLogger("armswatch")
 
 ConfigStamp = tuple[tuple[int, int], ...]
 RETENTION_EVERY = timedelta(hours=1)   # how often the service clears old text, at most
+PAGE_BATCH = 5_000          # rows the page worker takes from the queue at a time
+PAGE_ROUND = 60.0           # seconds `run` gives one batch; what is not started waits a round
+PAGE_IDLE = 5.0             # seconds `run` waits for new pages when the queue has none due
 
 
 def config_stamp(directory: Path) -> ConfigStamp:
@@ -60,6 +66,14 @@ class Monitor:
         self._text_pruned: datetime | None = None
         self._fetcher: Fetcher | None = None
         self._parser: ParserPool | None = None
+        # Article pages (design §12): their own fetcher (HTML, the [articles] limits and
+        # User-Agent) and a pacer and robots.txt cache that last as long as the process.
+        self._page_fetcher: Fetcher | None = None
+        self._pacer = HostPacer(per_host=config.articles.per_host,
+                                delay=config.articles.delay.total_seconds())
+        self._robots = RobotsCache(utcnow)
+        self._pages_queued = asyncio.Event()
+        self._recovered = False     # rows a killed process left 'fetching' put back, once
 
     async def __aenter__(self) -> Monitor:
         self._store = Store.open(self.db_path)
@@ -83,6 +97,9 @@ class Monitor:
         if self._fetcher is not None:
             await self._fetcher.__aexit__(None, None, None)
             self._fetcher = None
+        if self._page_fetcher is not None:
+            await self._page_fetcher.__aexit__(None, None, None)
+            self._page_fetcher = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -95,7 +112,7 @@ class Monitor:
     def poller(self) -> Poller:
         assert self._fetcher is not None and self._parser is not None
         return Poller(store=self.store, watchlist=self.watchlist, polling=self.config.polling,
-                      fetcher=self._fetcher, parser=self._parser)
+                      fetcher=self._fetcher, parser=self._parser, articles=self.config.articles)
 
     # -- live configuration ------------------------------------------------------------------
     async def reload_config(self) -> bool:
@@ -125,6 +142,9 @@ class Monitor:
             fetcher = await _open_fetcher(new.polling)
             await self._fetcher.__aexit__(None, None, None)
             self._fetcher = fetcher
+        if new.articles != old.articles:
+            # The pacer and the page fetcher are shared by pages in flight.
+            log.warning("config: [articles] changed; restart Armswatch to apply it")
         if new.storage.path != old.storage.path and self._db_override is None:
             log.warning("config: storage.path changed; restart Armswatch to use %s",
                         new.storage.path)
@@ -182,6 +202,8 @@ class Monitor:
 
     async def poll_due(self) -> PollReport:
         report = await self.poll(self.select_feeds())
+        if report.queued:
+            self._pages_queued.set()
         await self.send_alerts(report)
         now = utcnow()
         if self._text_pruned is None or now - self._text_pruned >= RETENTION_EVERY:
@@ -201,6 +223,74 @@ class Monitor:
                      "watch item", cleared, format_duration(keep),
                      extra={"fields": {"event": "retention", "articles": cleared}})
         return cleared
+
+    # -- article pages -----------------------------------------------------------------------
+    async def page_worker(self) -> PageWorker:
+        """The worker, its fetcher opened on first use: commands that fetch no page never
+        load a second CA bundle."""
+        if self._page_fetcher is None:
+            self._page_fetcher = await _open_page_fetcher(self.config.polling,
+                                                          self.config.articles)
+        return PageWorker(store=self.store, fetcher=self._page_fetcher,
+                          watchlist=self.watchlist,
+                          feeds={f.name: f for f in self.config.feeds},
+                          settings=self.config.articles, pacer=self._pacer,
+                          robots=self._robots, clock=utcnow)
+
+    async def fetch_pages(self, first: Sequence[str] = (), *, budget: timedelta,
+                          stopped: Callable[[], bool] = lambda: False,
+                          on_page_done: Callable[[PageTask], None] | None = None
+                          ) -> PageReport:
+        """Work the due pages of the queue (``first`` before the others) for at most
+        ``budget``; what is not started stays queued. High-priority hits found in article
+        text go out at once, like a poll's."""
+        deadline = asyncio.get_running_loop().time() + budget.total_seconds()
+        self._recover()
+        tasks = self.store.pages.due(utcnow(), limit=PAGE_BATCH, first=first)
+        if not tasks:
+            return PageReport()
+        worker = await self.page_worker()
+        report = await worker.work(tasks, deadline=deadline, stopped=stopped,
+                                   on_page_done=on_page_done)
+        if report.alert_ids:
+            await send_alerts(self.db_path, self.config.channels, self.config.watch,
+                              report.alert_ids)
+        return report
+
+    def due_pages(self) -> int:
+        self._recover()
+        return len(self.store.pages.due(utcnow(), limit=PAGE_BATCH))
+
+    def _recover(self) -> None:
+        """Once per process, before the queue is first read: rows a killed process left
+        'fetching' are pending again."""
+        if not self._recovered:
+            self.store.pages.recover()
+            self._recovered = True
+
+    async def work_pages(self, stop: asyncio.Event) -> None:
+        """`run`'s page task: rounds over the due queue until ``stop`` is set, waiting for a
+        poll to queue more when none is due. Polls never wait for it."""
+        while not stop.is_set():
+            self._pages_queued.clear()
+            try:
+                report = await self.fetch_pages(budget=timedelta(seconds=PAGE_ROUND),
+                                                stopped=stop.is_set)
+            except StorageError as exc:   # a locked or full database: try again in a while
+                log.error("article pages: %s", exc)
+                report = PageReport()
+            if report.fetched or report.without_body:
+                log.info("%s", report.summary(), extra={"fields": {
+                    "event": "pages", "bodies": report.bodies,
+                    "without_body": report.without_body, "retrying": report.retrying,
+                    "left": report.left, "new_hits": len(report.hit_ids)}})
+            elif not stop.is_set():
+                waits = [asyncio.ensure_future(stop.wait()),
+                         asyncio.ensure_future(self._pages_queued.wait())]
+                await asyncio.wait(waits, timeout=PAGE_IDLE,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                for waiting in waits:
+                    waiting.cancel()
 
     # -- digests -----------------------------------------------------------------------------
     async def send_alerts(self, report: PollReport) -> list[DeliveryReport]:
@@ -226,5 +316,17 @@ async def _open_fetcher(polling: PollingConfig) -> Fetcher:
         timeout=polling.timeout.total_seconds(), max_body=polling.max_body,
         max_redirects=polling.max_redirects, user_agent=polling.user_agent,
         allow_private_addresses=polling.allow_private_addresses)
+    await fetcher.__aenter__()
+    return fetcher
+
+
+async def _open_page_fetcher(polling: PollingConfig, articles: ArticlesConfig) -> Fetcher:
+    """The article pages' fetcher: the [articles] limits, HTML asked for, and the same
+    private-address allowances as feeds (a link is vetted by its own feed's policy)."""
+    fetcher = Fetcher(
+        concurrency=articles.concurrency, per_host=articles.per_host,
+        timeout=articles.timeout.total_seconds(), max_body=articles.max_page,
+        max_redirects=polling.max_redirects, user_agent=articles.user_agent,
+        allow_private_addresses=polling.allow_private_addresses, accept=PAGE_ACCEPT)
     await fetcher.__aenter__()
     return fetcher

@@ -44,6 +44,7 @@ class Service(Protocol):
     async def poll_due(self) -> PollReport: ...
     async def deliver_digest(self, channel: ChannelConfig) -> Any: ...
     async def retry_digests(self) -> Any: ...
+    async def work_pages(self, stop: asyncio.Event) -> None: ...
 
 
 def poll_fields(report: PollReport) -> dict[str, Any]:
@@ -107,6 +108,9 @@ class Scheduler:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.stop)
         self._scheduler.start()
+        # Article pages are their own task beside the jobs: a poll never waits for them.
+        self._running["pages"] = asyncio.create_task(
+            self._guarded("pages", lambda: self._service.work_pages(self._stop)))
         log.info("armswatch running: looking for due feeds every %d s; Ctrl-C stops",
                  int(self._tick.total_seconds()))
         try:

@@ -4,6 +4,7 @@ Every problem in either file is collected and raised at once as a ConfigError; t
 commands take the sound parts instead (``read_for_queries``).
 """
 
+from monitor.settings.articles import ArticleMode, ArticlesConfig
 from monitor.settings.channel_settings import Secret
 from monitor.settings.channels import check_cron
 from monitor.settings.config import (
@@ -28,7 +29,8 @@ from monitor.settings.location import (
 from monitor.settings.readonly import ReadOnlySettings, read_for_queries, unreadable_config
 from monitor.settings.tables import MAX_DURATION, format_duration
 
-__all__ = ["CONFIG_FILES", "MAX_DURATION", "Config", "ConfigLocation", "FeedConfig",
+__all__ = ["CONFIG_FILES", "MAX_DURATION", "ArticleMode", "ArticlesConfig", "Config",
+           "ConfigLocation", "FeedConfig",
            "MatchingConfig", "PollingConfig", "ReadOnlySettings", "Secret", "StorageConfig",
            "WatchItem", "check_cron", "default_config_text", "default_watch_items",
            "find_config_dir", "format_duration", "load_config", "load_watchlist",

@@ -20,6 +20,7 @@ from urllib.parse import quote as quote_url
 from urllib.parse import quote_plus, urlsplit
 
 from alerts.config import ChannelConfig
+from monitor.settings.articles import ArticleMode, ArticlesConfig, read_article_mode, read_articles
 from monitor.settings.channels import read_channel
 from monitor.settings.tables import (
     KeyPath,
@@ -41,7 +42,8 @@ from storage.errors import ConfigError
 
 __all__ = [
     "CONFIG_FILES", "TOP_KEYS",
-    "ChannelConfig", "Config", "ConfigReading", "FeedConfig", "PollingConfig", "StorageConfig",
+    "ArticlesConfig", "ChannelConfig", "Config", "ConfigReading", "FeedConfig", "PollingConfig",
+    "StorageConfig",
     "WatchItem",
     "format_duration", "load_config", "load_watchlist", "parse_duration", "parse_size",
     "read_config_files", "summarise",
@@ -59,6 +61,8 @@ class FeedConfig:
     interval: timedelta                # the feed's own, or [polling].interval
     language: str | None = None
     template: str | None = None        # the URL as written, when it uses ${VAR}
+    # When the article page behind an item is fetched (monitor/settings/articles.py).
+    articles: ArticleMode = "auto"
     # Each ${VAR} value the URL holds, with its reference, for ``redact``.
     secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -120,15 +124,16 @@ class Config:
     # Channels marked `optional = true` left out, quietly, because a ${VAR} of theirs is unset.
     skipped: tuple[str, ...] = ()
     matching: MatchingConfig = MatchingConfig()
+    articles: ArticlesConfig = ArticlesConfig()
 
 
-TOP_KEYS = ("storage", "polling", "matching", "feeds", "channels")
+TOP_KEYS = ("storage", "polling", "matching", "articles", "feeds", "channels")
 STORAGE_KEYS = ("path", "keep_text")
 MATCHING_KEYS = ("backfill",)
 POLLING_KEYS = ("interval", "concurrency", "per_host", "timeout", "parse_timeout", "max_body",
                 "max_redirects", "max_entries", "max_interval", "user_agent",
                 "allow_private_addresses")
-FEED_KEYS = ("name", "url", "language", "interval")
+FEED_KEYS = ("name", "url", "language", "interval", "articles")
 DEFAULT_BACKLOG = timedelta(days=7)
 _LANGUAGE = re.compile(r"[a-z]{2}")
 
@@ -180,6 +185,8 @@ def summarise(config: Config) -> list[str]:
         f"database: {config.storage.path}",
         f"polling: every {format_duration(polling.interval)}, {polling.concurrency} feeds at "
         f"once ({polling.per_host} per host), timeout {format_duration(polling.timeout)}",
+        f"article pages: {config.articles.concurrency} at once, {config.articles.per_host} per "
+        f"host, {format_duration(config.articles.delay)} apart per host",
         f"feeds: {len(config.feeds)}",
     ]
     if polling.allow_private_addresses:
@@ -188,7 +195,8 @@ def summarise(config: Config) -> list[str]:
         lines.insert(3, f"private addresses allowed: {allowed}")
     for feed in config.feeds:
         language = f" [{feed.language}]" if feed.language else ""
-        lines.append(f"  {feed.name}: every {format_duration(feed.interval)}{language}")
+        pages = "" if feed.articles == "auto" else f", article pages {feed.articles}"
+        lines.append(f"  {feed.name}: every {format_duration(feed.interval)}{language}{pages}")
     lines.append(f"watch items: {len(config.watch)} ({_count(programs, 'program')}, "
                  f"{_count(len(config.watch) - programs, 'topic')})")
     lines.append(f"channels: {len(config.channels)}")
@@ -215,6 +223,7 @@ def _read_config(document: dict[str, object], directory: Path,
     storage = _read_storage(top.table("storage"))
     polling = _read_polling(top.table("polling"))
     matching = _read_matching(top.table("matching"))
+    articles = read_articles(top.table("articles"))
     feeds = _read_feeds(top, Table(document, (), report), polling.interval, environ)
     watch_names = None if watch is None else [item.name for item in watch]
     channels = [read_channel(t, watch_names, DEFAULT_BACKLOG) for t in top.tables("channels")]
@@ -222,7 +231,8 @@ def _read_config(document: dict[str, object], directory: Path,
                                                  for i, c in enumerate(channels)])
     kept = tuple(c for i, c in enumerate(channels) if i not in skipped)
     return Config(directory=directory, storage=storage, polling=polling, feeds=feeds,
-                  channels=kept, watch=watch or (), skipped=tuple(quiet), matching=matching)
+                  channels=kept, watch=watch or (), skipped=tuple(quiet), matching=matching,
+                  articles=articles)
 
 
 def _channels_to_skip(data: dict[str, object], missing: list[tuple[KeyPath, str]],
@@ -366,6 +376,7 @@ def _read_feeds(top: Table, written: Table, default_interval: timedelta,
             interval=table.duration("interval", default_interval),
             language=_language(table),
             template=template,
+            articles=read_article_mode(table),
             secrets=tuple((environ[name], f"${{{name}}}") for name in variables(template or "")
                           if environ.get(name)),
         ))
