@@ -86,7 +86,9 @@ def chart_spec(trend: Trend, *, width: int = WIDTH) -> dict[str, Any]:
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "title": {"text": chart_title(trend), "anchor": "start", "fontSize": 15},
-        "width": width - 80, "height": 260, "background": "white",
+        # The whole image, axes and legend included, is ``width`` wide.
+        "width": width, "height": 360, "background": "white", "padding": 8,
+        "autosize": {"type": "fit", "contains": "padding"},
         "config": {"font": _FONT, "axis": {"labelFontSize": 11, "titleFontSize": 12},
                    "legend": {"labelFontSize": 12}, "view": {"stroke": None}},
         "data": {"values": values},

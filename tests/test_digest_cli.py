@@ -78,7 +78,8 @@ def test_digest_sends_each_hit_once_to_each_channel(tmp_path: Path, feed_url: st
             "[Armswatch] 2 new hits: Mission Firewall 1, Arms trafficking 1 (")
         assert ("  matched “Mission Firewall” in the title: “*Mission Firewall* seizes 120 rifles "
                 "bound for Sinaloa”") in text.splitlines()
-        assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md", ".png"]
+        assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md",
+                                                                                ".png"]
 
         again = invoke(config, "digest")
         assert again.exit_code == 0
