@@ -49,7 +49,8 @@ def alt_text(trend: Trend) -> str:
              f"{len(s.counts)} weeks" for s in shown.series]
     more = len(trend.series) - len(shown.series)
     tail = f"; {more} more in the table" if more else ""
-    return f"Line chart, {chart_title(trend).lower()}. " + "; ".join(parts) + tail + "."
+    title = chart_title(trend)
+    return f"Line chart, {title[0].lower()}{title[1:]}. " + "; ".join(parts) + tail + "."
 
 
 def chart_spec(trend: Trend, *, width: int = WIDTH) -> dict[str, Any]:

@@ -168,7 +168,7 @@ def colours(png: bytes) -> set[tuple[int, int, int]]:
     image = Image.open(io.BytesIO(png)).convert("RGB")
     found = image.getcolors(maxcolors=1 << 20)
     assert found is not None
-    return {rgb for _count, rgb in found}
+    return {(c[0], c[1], c[2]) for _count, c in found if isinstance(c, tuple)}
 
 
 def rgb(hex_colour: str) -> tuple[int, int, int]:
