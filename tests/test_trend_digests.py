@@ -47,12 +47,9 @@ def store(tmp_path: Path) -> Iterator[Store]:
     """Mission Firewall: 2 articles this week (new), 1 last week, 1 eight weeks ago; eTrace: 1
     this week (new); a topic hit, which gets no line of the trend."""
     with open_store(tmp_path) as opened:
-        seed(opened, [
-            (article("old", published=NOW - timedelta(weeks=8), first_seen=NOW - timedelta(weeks=8)),
-             [match()]),
-            (article("last", published=NOW - timedelta(days=7), first_seen=NOW - timedelta(days=7)),
-             [match()]),
-        ])
+        old, last = NOW - timedelta(weeks=8), NOW - timedelta(days=7)
+        seed(opened, [(article("old", published=old, first_seen=old), [match()]),
+                      (article("last", published=last, first_seen=last), [match()])])
         # Delivered before: the next digest lists only this week's, its trend counts them all.
         deliver_pending(opened, file_channel("archive", Path(opened.path).parent / "old"),
                         now=NOW - timedelta(days=1), watch_order=WATCH_ORDER)
@@ -151,7 +148,8 @@ def test_slack_gives_one_line_per_program(store: Store, slack: SlackServer) -> N
     [section] = [b["text"]["text"] for b in payload["blocks"]
                  if b["type"] == "section" and "Articles per week" in b["text"]["text"]]
     heading, *lines = section.splitlines()
-    assert heading == f"*Articles per week, 2025-W36 to {THIS_WEEK} ({THIS_WEEK}: this week, so far)*"
+    assert heading == (f"*Articles per week, 2025-W36 to {THIS_WEEK} ({THIS_WEEK}: this week, "
+                       "so far)*")
     assert lines == [
         "Mission Firewall `▁▁▁▅▁▁▁▁▁▁▅█` *2* this week (+1 from last week)",
         "eTrace `▁▁▁▁▁▁▁▁▁▁▁█` *1* this week (+1 from last week)",
