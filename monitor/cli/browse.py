@@ -37,6 +37,8 @@ _SETTINGS = {
     "default_page_size": 50,
     "sql_time_limit_ms": 5000,   # the weekly counts read every match: more than the default 1 s
     "facet_time_limit_ms": 1000,
+    # Suggestions name columns such as program_list and article_rowid: noise for an analyst.
+    "suggest_facets": False,
 }
 
 

@@ -83,6 +83,8 @@ def _tables() -> dict[str, Any]:
                            "accents optional (mision finds Misión). programs, topics and "
                            "terms say why it matched.",
             "facets": [{"array": "program_list"}, "feed", "language", "week"],
+            # Short facet lists keep the first hits on the first screen ("…" shows the rest).
+            "facet_size": 6,
             "sort_desc": "published",
             "fts_table": "articles_fts",
             "fts_pk": "article_rowid",

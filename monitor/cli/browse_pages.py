@@ -18,7 +18,7 @@ from typing import Any
 
 from alerts.chart import alt_text, render_png
 from alerts.highlight import marked
-from alerts.trend import Trend, signed, sparkline, trend_of
+from alerts.trend import Trend, signed, trend_of
 from alerts.wording import language
 from storage.trends import MAX_WEEKS, weekly_counts
 
@@ -119,8 +119,8 @@ def trend_page(found: Trend, asked: TrendRequest) -> dict[str, Any]:
         "first_week": found.weeks[0] if found.mondays else "",
         "this_week": found.this_week,
         "chart_alt": alt_text(found) if found else "",
-        "rows": [{"item": s.item, "counts": s.counts, "sparkline": sparkline(s.counts),
-                  "change": signed(s.change), "total": s.total} for s in found.series],
+        "rows": [{"item": s.item, "counts": s.counts, "change": signed(s.change),
+                  "total": s.total} for s in found.series],
     }
 
 
