@@ -12,12 +12,15 @@ on white); a chart has at most that many series, the items with most articles.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import vl_convert
 
 from alerts.trend import Trend
 from storage.errors import ChartError
+
+log = logging.getLogger(__name__)
 
 # Okabe & Ito (2008), "Color Universal Design": blue, orange, bluish green, vermillion,
 # reddish purple, sky blue, black, yellow.
@@ -106,3 +109,15 @@ def render_png(trend: Trend, *, width: int = WIDTH, scale: int = SCALE) -> bytes
         return bytes(vl_convert.vegalite_to_png(chart_spec(trend, width=width), scale=scale))
     except Exception as exc:    # the renderer raises plain ValueError/RuntimeError
         raise ChartError(f"the chart could not be drawn: {exc}") from exc
+
+
+def digest_chart(trend: Trend | None, channel: str) -> bytes | None:
+    """The chart of a digest's trend, or None: no trend, or it cannot be drawn. A chart is an
+    extra: its failure is logged and the digest goes without it (its numbers still in it)."""
+    if not trend:
+        return None
+    try:
+        return render_png(trend)
+    except ChartError as exc:
+        log.warning("channel %s: digest sent without its chart: %s", channel, exc)
+        return None

@@ -9,7 +9,6 @@ logged and left out.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import tempfile
@@ -18,14 +17,12 @@ from functools import partial
 from pathlib import Path
 
 from alerts.caps import FILE_MAX_BYTES, utf8_size
-from alerts.chart import alt_text, render_png
+from alerts.chart import alt_text, digest_chart
 from alerts.config import FILE_FORMATS, FileFormat, FileSettings
 from alerts.digest import Digest, fit
 from alerts.render_html import ChartImage, render_html
 from alerts.render_text import render_markdown, render_text
-from storage.errors import ChartError, DeliveryError
-
-log = logging.getLogger(__name__)
+from storage.errors import DeliveryError
 
 _RENDERERS: dict[str, tuple[str, Callable[[Digest], str]]] = {
     "html": (".html", render_html),
@@ -71,7 +68,7 @@ class FileChannel:
     def send(self, digest: Digest, *, message_id: str) -> str | None:
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            chart = self._chart(digest)
+            chart = digest_chart(digest.trend, self.name) if "html" in self.formats else None
             for path, fmt in zip(self.paths(digest), self.formats, strict=True):
                 render = RENDERERS[fmt][1]
                 if fmt == "html" and chart is not None and digest.trend:
@@ -86,12 +83,3 @@ class FileChannel:
             raise DeliveryError(f"could not write the digest into {self.folder}: {reason}",
                                 permanent=permanent) from None
         return None
-
-    def _chart(self, digest: Digest) -> bytes | None:
-        if not digest.trend or "html" not in self.formats:
-            return None
-        try:
-            return render_png(digest.trend)
-        except ChartError as exc:
-            log.warning("channel %s: digest written without its chart: %s", self.name, exc)
-            return None

@@ -9,7 +9,6 @@ and left out; the digest goes without it, its numbers still in both parts.
 
 from __future__ import annotations
 
-import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -18,14 +17,12 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from alerts import wording
 from alerts.caps import EMAIL_MAX_BYTES
 from alerts.channels.smtp_errors import explain
-from alerts.chart import alt_text, render_png
+from alerts.chart import alt_text, digest_chart
 from alerts.config import EmailSettings
 from alerts.digest import Digest, fit
 from alerts.render_html import ChartImage, render_html
 from alerts.render_text import render_text
-from storage.errors import ChartError, DeliveryError
-
-log = logging.getLogger(__name__)
+from storage.errors import DeliveryError
 
 
 class EmailChannel:
@@ -43,18 +40,9 @@ class EmailChannel:
 
     def message(self, digest: Digest, message_id: str) -> EmailMessage:
         """The digest as one email of at most EMAIL_MAX_BYTES: fewer hits listed if need be."""
-        chart = self._chart(digest)
+        chart = digest_chart(digest.trend, self.name)
         return fit(digest, lambda d: self._message(d, message_id, chart),
                    lambda m: len(m.as_bytes()), EMAIL_MAX_BYTES)
-
-    def _chart(self, digest: Digest) -> bytes | None:
-        if not digest.trend:
-            return None
-        try:
-            return render_png(digest.trend)
-        except ChartError as exc:
-            log.warning("channel %s: digest sent without its chart: %s", self.name, exc)
-            return None
 
     def _message(self, digest: Digest, message_id: str,
                  chart: bytes | None = None) -> EmailMessage:
