@@ -51,6 +51,12 @@ def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
           evidence("eTrace", "eTrace", "summary", "120 fusiles rastreados con eTrace."),
           evidence("Arms trafficking", "tráfico de armas", "summary",
                    "contra el tráfico de armas", kind="topic")]),
+        (Article(id="evil", feed="Feed ES", guid="evil", url="javascript:alert(1)",
+                 canonical_url=None, title='<script>alert("x")</script> Misión Cortafuegos',
+                 summary="", content="", published=NOW - timedelta(days=3),
+                 first_seen=NOW - timedelta(days=3), language="es"),
+         [evidence("Mission Firewall", "Misión Cortafuegos", "title",
+                   '<img src=x onerror=alert(1)> Misión Cortafuegos')]),
     ]
     # Twelve weeks of coverage that rises, so the chart has something to show.
     for week in range(12):
@@ -115,6 +121,10 @@ def test_every_hit_has_a_readable_article_page(base_url: str) -> None:
     assert "<mark>Misión Cortafuegos</mark> aseguró 120 fusiles" in page
     assert "“tráfico de armas” in the summary" in page
     assert "Other reports of this story" not in page     # stories come with issue 12
+    hostile = get(f"{base_url}/armswatch/hits/evil").text
+    assert "<script>alert" not in hostile and "&lt;script&gt;alert" in hostile
+    assert "<img src=x" not in hostile and "&lt;img src=x onerror=alert(1)&gt;" in hostile
+    assert "javascript:" not in hostile and "read it at the source" not in hostile
     missing = get(f"{base_url}/armswatch/hits/no-such-id")
     assert missing.status_code == 404 and "No hit has this id" in missing.text
 

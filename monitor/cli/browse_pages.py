@@ -18,6 +18,7 @@ from typing import Any
 
 from alerts.chart import alt_text, render_png
 from alerts.highlight import marked
+from alerts.links import safe_url
 from alerts.trend import Trend, signed, trend_of
 from alerts.wording import language
 from storage.trends import MAX_WEEKS, weekly_counts
@@ -47,7 +48,8 @@ def article(conn: sqlite3.Connection, article_id: str) -> dict[str, Any] | None:
         [article_id])] or [row["feed"]]
     return {
         "id": row["id"], "title": row["title"] or "(untitled)",
-        "url": row["url"] or row["canonical_url"], "summary": row["summary"],
+        # The digests' rule: only an http(s) link of sane length is a link.
+        "url": safe_url(row["canonical_url"] or row["url"]), "summary": row["summary"],
         "published": _shown_time(row["published"]), "first_seen": _shown_time(row["first_seen"]),
         "language": language(row["language"]) if row["language"] else "unknown",
         "sources": sources,
