@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import vl_convert
-
 from alerts.trend import Trend
 from storage.errors import ChartError
 
@@ -105,6 +103,12 @@ def render_png(trend: Trend, *, width: int = WIDTH, scale: int = SCALE) -> bytes
     renderer failed)."""
     if not trend:
         raise ChartError("no weeks or items to chart")
+    # Imported here, not with the module: the CLI is the parser pool's __main__, which its fork
+    # server imports, and every parser process carrying vl-convert's 84 MB library made a poll
+    # under load miss its 2 s budgets (tests/test_hostile_poll.py). Only a process that draws
+    # loads it.
+    import vl_convert
+
     try:
         return bytes(vl_convert.vegalite_to_png(chart_spec(trend, width=width), scale=scale))
     except Exception as exc:    # the renderer raises plain ValueError/RuntimeError
