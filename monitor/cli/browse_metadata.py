@@ -76,6 +76,7 @@ def metadata(db_title: str = "Armswatch", *, database: str = DATABASE) -> dict[s
 def _tables() -> dict[str, Any]:
     return {
         "hits": {
+            "title": "Hits",
             # Column descriptions would push the rows below the first screen; this says it.
             "description": "One row per article that matched at least one watch item, newest "
                            "first. Facet by program, feed, language or week (week is the "
