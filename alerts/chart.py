@@ -103,10 +103,9 @@ def render_png(trend: Trend, *, width: int = WIDTH, scale: int = SCALE) -> bytes
     renderer failed)."""
     if not trend:
         raise ChartError("no weeks or items to chart")
-    # Imported here, not with the module: the CLI is the parser pool's __main__, which its fork
-    # server imports, and every parser process carrying vl-convert's 84 MB library made a poll
-    # under load miss its 2 s budgets (tests/test_hostile_poll.py). Only a process that draws
-    # loads it.
+    # Imported here, not with the module: the CLI is the __main__ that the parser pool's fork
+    # server imports, so a module-level import put vl-convert's 84 MB library into every parser
+    # process. Only a process that draws loads it.
     import vl_convert
 
     try:
