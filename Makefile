@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint demo bench bench-quick constraints clean
+.PHONY: install run test lint demo bench bench-quick constraints clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,20 @@ run: $(STAMP)  ## run the service on config/ (Ctrl-C stops)
 demo: $(STAMP)  ## offline demo on bundled sample feeds
 	$(BIN)/armswatch demo
 
-test: $(STAMP)  ## the whole test suite
+# The screenshot tests (tests/test_browse.py, tests/test_browse_pages.py) drive Debian's
+# Chromium. On CI (root, with apt-get) it is installed here; elsewhere they skip, said in one line.
+chromium:  ## Debian's Chromium for the screenshot tests, when missing and we are root with apt-get
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the screenshot tests (apt-get)"; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get -o DPkg::Lock::Timeout=600 update -qq && \
+	  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+	    chromium fonts-dejavu-core >/dev/null || \
+	  echo "chromium: apt-get install failed; the screenshot tests will be skipped"; \
+	else echo "chromium: /usr/bin/chromium is missing (not root with apt-get); the screenshot tests will be skipped"; fi
+
+test: $(STAMP) chromium  ## the whole test suite
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)  ## ruff and mypy --strict

@@ -39,12 +39,14 @@ from alerts.digest import (
 from alerts.render_html import render_html
 from alerts.render_text import render_text
 from alerts.report import DeliveryReport
+from alerts.trend import CHART_WEEKS, trend_of
 from alerts.wording import clean, plural
 from storage.backfills import BackfillRecord
 from storage.errors import ArmswatchError, DeliveryError
 from storage.outbox import ALERT_ID_PREFIX, DigestOutbox, DigestRecord
 from storage.records import FeedState, Hit
 from storage.rows import time_text
+from storage.trends import weekly_counts
 
 if TYPE_CHECKING:
     from storage.store import Store
@@ -137,7 +139,22 @@ class _Run:
         hits = self.outbox.hits_of(record.id)
         context = self.context(record.id, record.created, record.period_start or record.created,
                                record.period_end or record.created, _is_alert(record))
-        return build_digest(hits, self.config, self.watch_order, context)
+        return self.with_trend(build_digest(hits, self.config, self.watch_order, context))
+
+    def with_trend(self, digest: Digest) -> Digest:
+        """``digest`` with the last CHART_WEEKS weeks of its programs (design §15), counted up
+        to its creation, so a re-send shows the same numbers. Immediate alerts stay short. The
+        trend is an extra: when it cannot be counted, the digest goes without it."""
+        if digest.immediate or not digest.programs:
+            return digest
+        try:
+            with self.store.translated():
+                counts = weekly_counts(self.store.db.conn, items=digest.programs,
+                                       weeks=CHART_WEEKS, now=digest.created)
+        except ArmswatchError as exc:
+            log.warning("channel %s: digest without its trend: %s", self.name, exc)
+            return digest
+        return replace(digest, trend=trend_of(counts))
 
     @property
     def domain(self) -> str:
@@ -246,7 +263,8 @@ def _preview(run: _Run, only_articles: Collection[str] | None,
     immediate = only_articles is not None
     if plan.article_ids or plan.backfills or (run.config.send_empty and not immediate):
         context = run.context(None, run.now, plan.start, run.now, immediate)
-        digests.append(build_digest(plan.hits, run.config, run.watch_order, context))
+        digests.append(run.with_trend(build_digest(plan.hits, run.config, run.watch_order,
+                                                   context)))
     if not digests:
         return DeliveryReport(run.name, preview="",
                               skipped_reason="dry run: no new hits, nothing would be sent")

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from alerts.caps import Burst, Placed, allocate, earliest, split_bursts
 from alerts.config import ChannelConfig
 from alerts.highlight import contains
+from alerts.trend import Trend
 from storage.backfills import BackfillRecord
 from storage.records import Article, FeedState, Field, Hit, Kind, Match
 
@@ -85,6 +86,14 @@ class Digest:
     bursts: tuple[Burst, ...] = ()   # feeds with an unusual number of hits: one line each
     # Items a backfill gave hits among stored articles (design §14): one line each, not listed.
     backfills: tuple[BackfillRecord, ...] = ()
+    # Articles per week of the digest's programs (design §15): a chart in email and files, a
+    # sparkline per program in Slack, the numbers in text. None: not counted (or it failed).
+    trend: Trend | None = None
+
+    @property
+    def programs(self) -> list[str]:
+        """The programs the digest lists hits of, in its order."""
+        return [g.item for g in self.groups if g.kind == "program"]
 
     @property
     def hit_count(self) -> int:

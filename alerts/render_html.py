@@ -1,11 +1,15 @@
 """The HTML rendering: the email's HTML part, the file channel's .html and the dry-run preview.
 
-Table layout and inline styles only (no <style>, no scripts, no images), which is what common mail
-clients (Outlook, Gmail, Apple Mail) render alike. Every string from a feed goes through escape().
+Table layout and inline styles only (no <style>, no scripts), which is what common mail clients
+(Outlook, Gmail, Apple Mail) render alike. Every string from a feed goes through escape(). The one
+image is the trend chart, a PNG (mail clients do not render SVG): the email attaches it
+(``cid:``), the file channel writes it beside the page; its numbers follow it as a table, so the
+digest says the same without it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
 from alerts import wording
@@ -13,6 +17,7 @@ from alerts.digest import Digest, Entry, Evidence, Group
 from alerts.highlight import marked
 from alerts.links import article_link, host_of
 from alerts.render_text import SNIPPET_LIMIT, TITLE_LIMIT
+from alerts.trend import Trend, signed
 
 _FONT = "font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;"
 _CELL = f"padding:12px 24px;{_FONT}font-size:14px;line-height:1.45;color:#1f2328;"
@@ -90,7 +95,43 @@ def _footer(digest: Digest) -> str:
     return _row(lines, f"{_MUTED}border-top:1px solid #d0d7de;padding-bottom:20px;")
 
 
-def render_html(digest: Digest) -> str:
+@dataclass(frozen=True)
+class ChartImage:
+    """Where the rendering finds the trend chart (``cid:...`` or a file name), and its alt text."""
+
+    src: str
+    alt: str
+    width: int = 600
+
+
+_NUMBER = f"padding:3px 4px;text-align:right;border-bottom:1px solid #eaeef2;{_FONT}"
+
+
+def _trend(trend: Trend, chart: ChartImage | None) -> str:
+    heading = (f'<h2 style="margin:0 0 8px 0;font-size:17px;color:#1f2328;">'
+               f"{esc(wording.trend_heading(trend))}</h2>")
+    image = (f'<img src="{esc(chart.src)}" alt="{esc(chart.alt)}" width="{chart.width}" '
+             f'style="display:block;width:100%;max-width:{chart.width}px;height:auto;'
+             f'border:0;margin:0 0 10px 0;">' if chart is not None else "")
+    weeks = "".join(f'<th scope="col" style="{_NUMBER}{_MUTED}">{esc(w.rpartition("-")[2])}</th>'
+                    for w in trend.weeks)
+    head = (f'<tr><th scope="col" style="{_NUMBER}text-align:left;">Item</th>{weeks}'
+            f'<th scope="col" style="{_NUMBER}">Change</th></tr>')
+    body = "".join(
+        f'<tr><th scope="row" style="{_NUMBER}text-align:left;font-weight:normal;">'
+        f"{esc(wording.clean(s.item))}</th>"
+        + "".join(f'<td style="{_NUMBER}">{n}</td>' for n in s.counts)
+        + f'<td style="{_NUMBER}font-weight:bold;">{esc(signed(s.change))}</td></tr>'
+        for s in trend.series)
+    table = (f'<table cellpadding="0" cellspacing="0" border="0" style="border-collapse:collapse;'
+             f'font-size:12px;width:100%;"><caption style="text-align:left;{_MUTED}'
+             f'padding-bottom:4px;">Articles per ISO week (published, UTC)</caption>'
+             f"{head}{body}</table>")
+    return _row(heading + image + table, "padding-top:20px;")
+
+
+def render_html(digest: Digest, chart: ChartImage | None = None) -> str:
+    """The digest as a page; ``chart`` places the trend chart above its numbers."""
     rows = [_header(digest)]
     if digest.bursts:
         rows.append(_problems(wording.BURSTS_TITLE, wording.burst_lines(digest)))
@@ -100,6 +141,8 @@ def render_html(digest: Digest) -> str:
         rows += _group(group, digest)
     if not digest.groups and not digest.bursts and not digest.backfills:
         rows.append(_row("Nothing new matched the watch list in this period."))
+    if digest.trend:
+        rows.append(_trend(digest.trend, chart))
     if digest.failing_feeds:
         rows.append(_problems("Feeds failing", wording.feed_problems(digest)))
     if digest.failing_channels:

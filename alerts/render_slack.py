@@ -15,6 +15,7 @@ from alerts.digest import Digest, Entry, Evidence
 from alerts.highlight import marked
 from alerts.links import article_link, host_of
 from alerts.render_text import SNIPPET_LIMIT, TITLE_LIMIT
+from alerts.trend import Trend, signed, sparkline
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
@@ -133,6 +134,13 @@ def _bulleted(title: str, texts: list[str]) -> list[Block]:
     return blocks
 
 
+def trend_lines(trend: Trend) -> list[str]:
+    """One line per program: its sparkline, this week's count, the change from last week."""
+    return [f"{mrkdwn_escape(wording.clean(s.item, 150))} {_code(sparkline(s.counts))} "
+            f"*{s.this_week}* this week ({signed(s.change)} from last week)"
+            for s in trend.series]
+
+
 def digest_blocks(digest: Digest) -> list[Block]:
     """All blocks of the digest, in reading order, before splitting into messages."""
     intro = wording.clean(" · ".join([wording.period(digest), *wording.counts(digest)]), 1000)
@@ -152,6 +160,11 @@ def digest_blocks(digest: Digest) -> list[Block]:
                             + ([f"_{_with_command(unlisted)}_"] if unlisted else []))
     if not digest.groups and not digest.bursts and not digest.backfills:
         blocks.append(_section("Nothing new matched the watch list in this period."))
+    if digest.trend:
+        heading = f"*{mrkdwn_escape(wording.trend_heading(digest.trend))}*"
+        # Single lines, one block: a short list, read as one (a section takes 3,000 characters).
+        blocks.append(_section("\n".join([heading, *trend_lines(digest.trend)])[
+            :MAX_SECTION_CHARS]))
     if digest.failing_feeds:
         blocks += _problem_blocks("Feeds failing", wording.feed_problems(digest))
     if digest.failing_channels:

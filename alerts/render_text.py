@@ -61,6 +61,9 @@ def render_text(digest: Digest) -> str:
         unlisted = wording.unlisted_line(group)
         if unlisted:
             lines += [wording.clean(unlisted), ""]
+    if digest.trend:
+        lines += [*_underline(wording.trend_heading(digest.trend), "="), "",
+                  *wording.trend_table_lines(digest.trend), ""]
     lines += _text_section("Feeds failing", wording.feed_problems(digest))
     lines += _text_section("Channels failing", wording.channel_problems(digest))
     lines += ["-- ", *wording.FOOTER, wording.label(digest)]

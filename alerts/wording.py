@@ -9,6 +9,7 @@ from datetime import datetime
 
 from alerts.caps import BURST_ITEMS_NAMED, Burst
 from alerts.digest import ChannelFailure, Digest, Entry, Evidence, Group
+from alerts.trend import Trend, signed
 from storage.records import FeedState
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -22,6 +23,7 @@ ERROR_LIMIT = 300
 FEEDS_LISTED = 10      # failing feeds named in a digest; `armswatch feeds` lists them all
 HITS_LIMIT = 100_000   # the most `armswatch hits --limit` takes
 BURSTS_TITLE = "Bursts, not listed"
+TREND_TITLE = "Articles per week"
 BACKFILLS_TITLE = "Found among stored articles, not listed"
 SEE_THEM = "see them with: "   # precedes the command in every left-out line
 
@@ -278,3 +280,20 @@ def clean(text: str, limit: int | None = None) -> str:
     if limit is not None and len(line) > limit:
         line = line[: max(limit - 1, 0)].rstrip() + "…"
     return line
+
+
+def trend_heading(trend: Trend) -> str:
+    weeks = trend.weeks
+    return f"{TREND_TITLE}, {weeks[0]} to {weeks[-1]} ({weeks[-1]}: this week, so far)"
+
+
+def trend_table_lines(trend: Trend) -> list[str]:
+    """The trend's numbers as a plain-text table, one row per item, a column per week (its
+    number, W47), then the change from last week."""
+    width = max(len(s.item) for s in trend.series)
+    weeks = [w.rpartition("-")[2] for w in trend.weeks]
+    lines = [" " * width + "".join(f"{w:>5}" for w in weeks) + "  change"]
+    for series in trend.series:
+        cells = "".join(f"{n:>5}" for n in series.counts)
+        lines.append(f"{clean(series.item):<{width}}{cells}  {signed(series.change)}")
+    return lines

@@ -27,6 +27,7 @@ from bench.timing import percentiles
 from monitor.matching import WatchList
 from storage.rows import ARTICLE_COLUMNS, MATCH_COLUMNS, article_row, match_row
 from storage.store import Store
+from storage.trends import weekly_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -178,6 +179,11 @@ def query_figure(watchlist: WatchList, articles: int, runs: int,
             pooled[group + "_floor"] += floor
             out["kinds"][kind.name] = {"group": group, **percentiles(samples),
                                        "floor": percentiles(floor)}
+        # `armswatch trends`, a digest's chart and the trend page: every item, 12 weeks.
+        items = store.hits.item_names()
+        trend = _timings(store, lambda s, r: weekly_counts(
+            s.db.conn, items=items, weeks=r.choice((12, 12, 26)), now=NEWEST), runs, seed=99)
+        out["trend"] = {"items": len(items), **percentiles(trend)}
     for group in ("selective", "broad"):
         out[group] = percentiles(pooled[group])
         out[group + "_floor"] = percentiles(pooled[group + "_floor"])

@@ -57,3 +57,7 @@ class DeliveryError(ArmswatchError):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class ChartError(ArmswatchError):
+    """A trend chart could not be drawn or written; a digest is then sent without it."""

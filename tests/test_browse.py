@@ -224,7 +224,7 @@ def test_metadata_names_existing_tables_and_columns(db_path: Path) -> None:
     faceted = {f if isinstance(f, str) else next(iter(f.values())) for f in facets}
     assert faceted <= hits_columns
     assert tables["hits"]["fts_pk"] in hits_columns
-    assert set(database["queries"]) == {"hits_per_program_per_week",
+    assert set(database["queries"]) == {"hits_per_program_per_week", "weekly_counts",
                                         "latest_hits_for_program", "failing_feeds"}
     assert browse.metadata(database="other")["databases"].keys() == {"other"}
 

@@ -64,8 +64,9 @@ def test_digest_sends_each_hit_once_to_each_channel(tmp_path: Path, feed_url: st
         assert "team-email: sent digest" in first.output and "(2 hits)" in first.output
         message = mail.wait_for(1)[0].message
         assert message.is_multipart() and message.get_content_type() == "multipart/alternative"
+        # The HTML part, with the trend chart beside it (tests/test_trend_digests.py).
         assert {p.get_content_type() for p in message.iter_parts()} == {"text/plain",
-                                                                       "text/html"}
+                                                                       "multipart/related"}
         text = message.get_body(("plain",)).get_content()   # type: ignore[union-attr]
         html = message.get_body(("html",)).get_content()    # type: ignore[union-attr]
         assert "Mission Firewall seizes 120 rifles" in text
@@ -77,7 +78,8 @@ def test_digest_sends_each_hit_once_to_each_channel(tmp_path: Path, feed_url: st
             "[Armswatch] 2 new hits: Mission Firewall 1, Arms trafficking 1 (")
         assert ("  matched “Mission Firewall” in the title: “*Mission Firewall* seizes 120 rifles "
                 "bound for Sinaloa”") in text.splitlines()
-        assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md"]
+        assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md",
+                                                                                ".png"]
 
         again = invoke(config, "digest")
         assert again.exit_code == 0
@@ -129,7 +131,7 @@ def test_a_refusing_smtp_server_does_not_stop_the_file_channel_after_it(
                               f"127.0.0.1:{mail.port} refused every recipient: "
                               "analysts@example.org (550")
     assert sent == "archive: sent digest 2 (2 hits)"
-    assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md"]
+    assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md", ".png"]
 
 
 def test_bad_channel_settings_stop_digest_before_anything_is_recorded(tmp_path: Path,

@@ -43,7 +43,8 @@ def test_file_channel_writes_html_and_markdown_once_per_article(store: Store,
     assert report.sent and report.hits == 2 and report.digest_id == 1
     files = sorted(p.name for p in (tmp_path / "digests").iterdir())
     assert files == ["20251123T130000Z-archive-digest-1.html",
-                     "20251123T130000Z-archive-digest-1.md"]
+                     "20251123T130000Z-archive-digest-1.md",
+                     "20251123T130000Z-archive-digest-1.png"]   # the trend chart
     html = (tmp_path / "digests" / files[0]).read_text()
     assert "<script>" not in html and "&lt;script&gt;" in html and "javascript:" not in html
     md = (tmp_path / "digests" / files[1]).read_text()
@@ -53,7 +54,7 @@ def test_file_channel_writes_html_and_markdown_once_per_article(store: Store,
     # A second run finds nothing new and sends nothing.
     again = deliver_pending(store, folder, now=NOW + timedelta(hours=1), watch_order=WATCH_ORDER)
     assert not again.sent and again.skipped_reason == "no new hits"
-    assert len(digest_rows(store)) == 1 and len(list((tmp_path / "digests").iterdir())) == 2
+    assert len(digest_rows(store)) == 1 and len(list((tmp_path / "digests").iterdir())) == 3
     # A new hit goes into a new digest, alone.
     seed(store, [(article("3", first_seen=NOW + timedelta(minutes=30)), [match()])])
     third = deliver_pending(store, folder, now=NOW + timedelta(hours=2), watch_order=WATCH_ORDER)

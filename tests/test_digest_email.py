@@ -79,10 +79,13 @@ def test_digest_arrives_as_multipart_alternative_with_safe_html(store: Store) ->
     assert message["Message-ID"] == digest_rows(store)[0]["message_id"]
     assert message["Message-ID"].endswith("@example.org>")
     body = parts(message)
-    assert set(body) == {"text/plain", "text/html"}
+    # The HTML part is multipart/related with the trend chart (tests/test_trend_digests.py).
+    assert set(body) == {"text/plain", "text/html", "image/png"}
     html, text = body["text/html"], body["text/plain"]
     assert "<script" not in html and "&lt;script&gt;" in html
-    assert "<img" not in html and "javascript:" not in html
+    # The feed's <img onerror> is text; the one image is the chart, from the message itself.
+    assert html.count("<img") == 1 and '<img src="cid:trend.' in html
+    assert "onerror" not in html.replace("&lt;img src=x onerror", "") and "javascript:" not in html
     assert 'href="https://news.example.org/good?a=1&amp;b=2"' in html
     assert html.count("<a ") == 1                 # the javascript: link is not a link
     assert HOSTILE_TITLE in text and "javascript:" not in text

@@ -58,7 +58,7 @@ def test_smtp_down_then_the_file_channel_still_gets_its_digest(store: Store,
                             [], now=NOW)
     assert down.error == f"could not connect to SMTP server 127.0.0.1:{port}: connection refused"
     assert written.sent and written.hits == 2
-    assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md"]
+    assert sorted(p.suffix for p in (tmp_path / "digests").iterdir()) == [".html", ".md", ".png"]
     assert status_by_channel(store) == {"team-email": "pending", "archive": "sent"}
 
 

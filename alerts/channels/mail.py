@@ -1,6 +1,11 @@
 """The email channel: one multipart/alternative message (text and HTML) per digest, over SMTP
 with STARTTLS or implicit TLS and certificate verification (design §11: smtplib verifies nothing
-unless given ssl.create_default_context()). smtplib is synchronous; so is delivery as a whole."""
+unless given ssl.create_default_context()). smtplib is synchronous; so is delivery as a whole.
+
+A digest with a trend carries its chart inline: the HTML part becomes multipart/related with the
+PNG (``Content-ID``, shown where the HTML says ``cid:``). A chart that cannot be drawn is logged
+and left out; the digest goes without it, its numbers still in both parts.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +17,10 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from alerts import wording
 from alerts.caps import EMAIL_MAX_BYTES
 from alerts.channels.smtp_errors import explain
+from alerts.chart import alt_text, digest_chart
 from alerts.config import EmailSettings
 from alerts.digest import Digest, fit
-from alerts.render_html import render_html
+from alerts.render_html import ChartImage, render_html
 from alerts.render_text import render_text
 from storage.errors import DeliveryError
 
@@ -34,10 +40,12 @@ class EmailChannel:
 
     def message(self, digest: Digest, message_id: str) -> EmailMessage:
         """The digest as one email of at most EMAIL_MAX_BYTES: fewer hits listed if need be."""
-        return fit(digest, lambda d: self._message(d, message_id), lambda m: len(m.as_bytes()),
-                   EMAIL_MAX_BYTES)
+        chart = digest_chart(digest.trend, self.name)
+        return fit(digest, lambda d: self._message(d, message_id, chart),
+                   lambda m: len(m.as_bytes()), EMAIL_MAX_BYTES)
 
-    def _message(self, digest: Digest, message_id: str) -> EmailMessage:
+    def _message(self, digest: Digest, message_id: str,
+                 chart: bytes | None = None) -> EmailMessage:
         msg = EmailMessage()
         msg["Subject"] = wording.clean(wording.subject(digest, self.subject_prefix))
         msg["From"] = self.sender
@@ -48,7 +56,17 @@ class EmailChannel:
         if digest.digest_id is not None:
             msg["X-Armswatch-Digest"] = str(digest.digest_id)
         msg.set_content(render_text(digest))
-        msg.add_alternative(render_html(digest), subtype="html")
+        if chart is None or not digest.trend:
+            msg.add_alternative(render_html(digest), subtype="html")
+            return msg
+        # The Content-ID is the Message-ID's, so it is unique and the same on a re-send.
+        cid = f"trend.{message_id.strip('<>')}"
+        image = ChartImage(src=f"cid:{cid}", alt=alt_text(digest.trend))
+        msg.add_alternative(render_html(digest, image), subtype="html")
+        for part in msg.iter_parts():
+            if part.get_content_type() == "text/html":   # becomes multipart/related
+                part.add_related(chart, "image", "png", cid=f"<{cid}>", disposition="inline",
+                                 filename="trend.png")
         return msg
 
     def _open(self) -> smtplib.SMTP:

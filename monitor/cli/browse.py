@@ -8,6 +8,7 @@ Never immutable mode, which would promise SQLite that the file does not change.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import socket
@@ -15,14 +16,19 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from datasette import hookimpl
 from datasette.app import Datasette
+from datasette.plugins import pm
+from datasette.utils.asgi import NotFound, Request, Response
 
+from monitor.cli import browse_pages
 from monitor.cli.browse_metadata import BROWSE_COLUMNS, metadata
-from storage.errors import ArmswatchError, StorageError
+from storage.errors import ArmswatchError, ChartError, StorageError
 from storage.sqlite_errors import describe
 
 __all__ = ["app", "browse_url", "check_readable", "metadata", "serve"]
@@ -31,14 +37,86 @@ _SETTINGS = {
     "default_page_size": 50,
     "sql_time_limit_ms": 5000,   # the weekly counts read every match: more than the default 1 s
     "facet_time_limit_ms": 1000,
+    # Suggestions name columns such as program_list and article_rowid: noise for an analyst.
+    "suggest_facets": False,
 }
+
+
+# The hits view's layout (_table.html), the article page and the trend page.
+TEMPLATES = Path(__file__).resolve().parent / "browse_templates"
 
 
 def datasette(db_path: Path, *, title: str = "Armswatch") -> Datasette:
     """A Datasette instance serving the database at ``db_path`` (mutable, read-only access)."""
+    _register_pages()
     database = db_path.stem
     return Datasette(files=[str(db_path)], metadata=metadata(title, database=database),
-                     settings=_SETTINGS)
+                     settings=_SETTINGS, template_dir=str(TEMPLATES))
+
+
+class _Pages:
+    """Our pages, as a Datasette plugin registered in-process: an article at
+    /<database>/hits/<id> (where a row page of the hits view would be, so that address works),
+    the trend page at /-/trends and its chart at /-/trends.png. Datasette tries plugin routes
+    before its own."""
+
+    def __init__(self) -> None:
+        self.__name__ = "armswatch"   # Datasette lists plugins by their module's name
+
+    @hookimpl  # type: ignore[untyped-decorator]  # pluggy's marker is untyped
+    def register_routes(self) -> list[tuple[str, Any]]:
+        return [(r"^/(?P<database>[^/.]+)/hits/(?P<article_id>[^/]+)$", _article),
+                (r"^/-/trends$", _trends),
+                (r"^/-/trends\.png$", _trends_png)]
+
+
+def _register_pages() -> None:
+    if pm.get_plugin("armswatch") is None:     # once per process: the manager is global
+        pm.register(_Pages(), name="armswatch")
+
+
+def _database(datasette: Datasette, name: str | None = None) -> Any:
+    try:
+        return datasette.get_database(name)
+    except KeyError:
+        raise NotFound(f"no database {name}") from None
+
+
+async def _article(datasette: Datasette, request: Request) -> Response:
+    name = request.url_vars["database"]
+    article_id = request.url_vars["article_id"]
+    page = await _database(datasette, name).execute_fn(
+        lambda conn: browse_pages.article(conn, article_id))
+    if page is None:
+        raise NotFound("No hit has this id: it matched nothing, or it is not stored.")
+    # Issue 12 (stories) adds "other_reports" here: the template shows them when given.
+    return Response.html(await datasette.render_template(
+        "armswatch_article.html", {"article": page, "database": name}, request=request))
+
+
+def _trend_of(request: Request) -> browse_pages.TrendRequest:
+    return browse_pages.TrendRequest.parse(request.args.get("weeks"), request.args.get("kind"))
+
+
+async def _trends(datasette: Datasette, request: Request) -> Response:
+    database = _database(datasette)
+    asked = _trend_of(request)
+    found = await database.execute_fn(
+        lambda conn: browse_pages.trend(conn, asked, datetime.now(UTC)))
+    context = {**browse_pages.trend_page(found, asked), "database": database.name}
+    return Response.html(await datasette.render_template(
+        "armswatch_trends.html", context, request=request))
+
+
+async def _trends_png(datasette: Datasette, request: Request) -> Response:
+    asked = _trend_of(request)
+    found = await _database(datasette).execute_fn(
+        lambda conn: browse_pages.trend(conn, asked, datetime.now(UTC)))
+    try:   # vl-convert takes a tenth of a second or more: not on the event loop
+        png = await asyncio.to_thread(browse_pages.trend_png, found)
+    except ChartError as exc:
+        raise NotFound(str(exc)) from None
+    return Response(png, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 def app(db_path: Path) -> Any:

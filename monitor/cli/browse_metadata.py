@@ -6,7 +6,10 @@ follow storage/schema.py (the ``hits`` view as of migration 0002).
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
+
+from storage.trends import WEEKLY_COUNTS_SQL
 
 DATABASE = "armswatch"  # Datasette names a database after its file: data/armswatch.db
 
@@ -45,14 +48,22 @@ WHERE status IN ('failed', 'gone')
 ORDER BY error_count DESC, failing_since, name
 """
 
+_INDEX = (
+    "<p>News coverage of arms trafficking between the United States and Mexico, and of the "
+    "programs fighting it, found by Armswatch.</p>"
+    '<p><strong>Start with <a href="{hits}">the hits</a></strong>: every article that matched '
+    "the watch list, newest first, with facets by program, feed, language and week; each title "
+    "opens the article with the words that matched. "
+    '<a href="{trends}">Coverage per week</a> charts how much each program is in the news.</p>')
+
+
 def metadata(db_title: str = "Armswatch", *, database: str = DATABASE) -> dict[str, Any]:
     """Datasette metadata for the Armswatch database served under the name ``database``."""
     return {
         "title": db_title,
-        "description": "News coverage of arms trafficking between the United States and "
-                       "Mexico, and of the programs fighting it, found by Armswatch. Start "
-                       "with the hits view: every article that matched the watch list, "
-                       "newest first, with facets by program, feed, language and week.",
+        # Links, so a new reader starts where the brief says, not in the list of tables.
+        "description_html": _INDEX.format(hits=f"/{escape(database)}/hits",
+                                          trends="/-/trends"),
         "databases": {database: {
             "description": "What Armswatch has stored. It is read-only here: Armswatch itself "
                            "writes, and new hits appear as soon as a poll stores them.",
@@ -65,6 +76,7 @@ def metadata(db_title: str = "Armswatch", *, database: str = DATABASE) -> dict[s
 def _tables() -> dict[str, Any]:
     return {
         "hits": {
+            "title": "Hits",
             # Column descriptions would push the rows below the first screen; this says it.
             "description": "One row per article that matched at least one watch item, newest "
                            "first. Facet by program, feed, language or week (week is the "
@@ -72,6 +84,8 @@ def _tables() -> dict[str, Any]:
                            "accents optional (mision finds Misión). programs, topics and "
                            "terms say why it matched.",
             "facets": [{"array": "program_list"}, "feed", "language", "week"],
+            # Short facet lists keep the first hits on the first screen ("…" shows the rest).
+            "facet_size": 6,
             "sort_desc": "published",
             "fts_table": "articles_fts",
             "fts_pk": "article_rowid",
@@ -129,6 +143,14 @@ def _tables() -> dict[str, Any]:
 
 def _queries() -> dict[str, Any]:
     return {
+        "weekly_counts": {
+            "title": "Articles per item per ISO week",
+            "description": "Distinct articles per watch item (programs and topics) per ISO "
+                           "week of their published time (UTC), the last twelve weeks: the "
+                           "numbers of the trend chart (/-/trends) and of `armswatch trends`. "
+                           "Weeks without articles are not rows.",
+            "sql": WEEKLY_COUNTS_SQL,
+        },
         "hits_per_program_per_week": {
             "title": "Hits per program per week",
             "description": "How many articles named each program, week by week (weeks start "
