@@ -265,6 +265,45 @@ def add_backfills(db: Database) -> None:
                " WHERE backfill_id IS NOT NULL")
 
 
+
+# 0008: stories (design §13). Every hit belongs to one story (``story_articles``, with why it
+# joined: method, score, the report it was found like, and the evidence grouping read, as JSON, so
+# a later hit is compared without reading the article again). ``story_keys`` is the inverted index
+# that finds a new hit's candidates: (key, published) makes "hits with this key within the window"
+# one range scan. ``stories`` keeps each story's headline and time span for listing.
+_STORIES = """CREATE TABLE stories (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    first_published TEXT NOT NULL,
+    last_published TEXT NOT NULL,
+    reports INTEGER NOT NULL DEFAULT 0
+)"""
+_STORY_ARTICLES = """CREATE TABLE story_articles (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id),
+    story_id TEXT NOT NULL REFERENCES stories(id),
+    published TEXT NOT NULL,
+    method TEXT NOT NULL CHECK (method IN ('first', 'url', 'text', 'evidence')),
+    score REAL NOT NULL,
+    like_article TEXT,
+    evidence TEXT NOT NULL
+)"""
+_STORY_KEYS = """CREATE TABLE story_keys (
+    key TEXT NOT NULL,
+    published TEXT NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (key, published, article_id)
+) WITHOUT ROWID"""
+
+
+@MIGRATIONS(name="0008_stories")
+def add_stories(db: Database) -> None:
+    for statement in (_STORIES, _STORY_ARTICLES, _STORY_KEYS,
+                      "CREATE INDEX story_articles_story ON story_articles(story_id, published)",
+                      "CREATE INDEX story_keys_article ON story_keys(article_id)",
+                      "CREATE INDEX stories_last ON stories(last_published)"):
+        db.execute(statement)
+
+
 def apply_migrations(db: Database) -> None:
     """Bring the schema up to date; a no-op when nothing is pending."""
     MIGRATIONS.apply(db)
