@@ -20,9 +20,10 @@ from monitor.matching import WatchList
 from monitor.poll import backoff as feedstate
 from monitor.poll.outage import Attempt, Outage, find_outage, reached_network
 from monitor.settings import FeedConfig, PollingConfig
+from monitor.stories import Rules, place_hits
 from storage.errors import FetchError, ParseError, StorageError
 from storage.outages import NetworkOutages
-from storage.records import Article, FeedState, Match
+from storage.records import Article, FeedState, Hit, Match
 from storage.store import Store
 
 log = logging.getLogger("armswatch")
@@ -133,8 +134,9 @@ class Poller:
 
     def __init__(self, *, store: Store, watchlist: WatchList, polling: PollingConfig,
                  fetcher: FeedFetcher, parser: FeedParser,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, stories: Rules | None = None) -> None:
         self.store = store
+        self.stories = stories or Rules()
         self.watchlist = watchlist
         self.polling = polling
         self.fetcher = fetcher
@@ -250,9 +252,15 @@ class Poller:
             not_modified=False, etag=result.etag, last_modified=result.last_modified,
             body_hash=body_hash)
         warning = feed.redact(parsed.left_out) if parsed.left_out else None
-        saved = self.store.save_feed_result(replace(new_state, warning=warning), new, matches)
-        inserted = set(saved.new_articles)
-        hit_ids = tuple(i for i in matches if i in inserted)
+        # The new hits join their stories in the same transaction as they are stored, so no hit
+        # is ever committed without a story.
+        with self.store.transaction():
+            saved = self.store.save_feed_result(replace(new_state, warning=warning), new,
+                                                matches)
+            inserted = set(saved.new_articles)
+            hit_ids = tuple(i for i in matches if i in inserted)
+            place_hits(self.store, [Hit(article=a, matches=tuple(matches[a.id])) for a in new
+                                    if a.id in matches and a.id in inserted], self.stories)
         alert_ids = tuple(i for i in hit_ids
                           if any(self.watchlist.priority(m.item) == "high" for m in matches[i]))
         return FeedOutcome(feed=feed.name, status="ok", new_articles=len(inserted),

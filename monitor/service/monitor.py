@@ -26,6 +26,7 @@ from monitor.settings import (
     format_duration,
     load_config,
 )
+from monitor.stories import place_unplaced, rules_for
 from storage.errors import ConfigError
 from storage.store import Store
 
@@ -95,6 +96,7 @@ class Monitor:
     def poller(self) -> Poller:
         assert self._fetcher is not None and self._parser is not None
         return Poller(store=self.store, watchlist=self.watchlist, polling=self.config.polling,
+                      stories=rules_for(self.config.stories),
                       fetcher=self._fetcher, parser=self._parser)
 
     # -- live configuration ------------------------------------------------------------------
@@ -150,6 +152,7 @@ class Monitor:
             return
         now = utcnow()
         run = backfill(self.store, changed, since=now - window, now=now)
+        place_unplaced(self.store, rules_for(new.stories))   # backfilled hits join stories
         for plan in run.plans:
             state = "new" if plan.item.name not in before else "changed"
             log.info("backfill: %s watch item %s matched %d stored articles (%d new matches) "

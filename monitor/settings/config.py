@@ -42,7 +42,7 @@ from storage.errors import ConfigError
 __all__ = [
     "CONFIG_FILES", "TOP_KEYS",
     "ChannelConfig", "Config", "ConfigReading", "FeedConfig", "PollingConfig", "StorageConfig",
-    "WatchItem",
+    "StoriesConfig", "WatchItem",
     "format_duration", "load_config", "load_watchlist", "parse_duration", "parse_size",
     "read_config_files", "summarise",
 ]
@@ -109,6 +109,12 @@ class MatchingConfig:
 
 
 @dataclass(frozen=True)
+class StoriesConfig:
+    # Reports of one event published at most this far apart can join one story (design §13).
+    window: timedelta = timedelta(hours=72)
+
+
+@dataclass(frozen=True)
 class Config:
     directory: Path
     storage: StorageConfig
@@ -120,11 +126,13 @@ class Config:
     # Channels marked `optional = true` left out, quietly, because a ${VAR} of theirs is unset.
     skipped: tuple[str, ...] = ()
     matching: MatchingConfig = MatchingConfig()
+    stories: StoriesConfig = StoriesConfig()
 
 
-TOP_KEYS = ("storage", "polling", "matching", "feeds", "channels")
+TOP_KEYS = ("storage", "polling", "matching", "stories", "feeds", "channels")
 STORAGE_KEYS = ("path", "keep_text")
 MATCHING_KEYS = ("backfill",)
+STORIES_KEYS = ("window",)
 POLLING_KEYS = ("interval", "concurrency", "per_host", "timeout", "parse_timeout", "max_body",
                 "max_redirects", "max_entries", "max_interval", "user_agent",
                 "allow_private_addresses")
@@ -215,6 +223,7 @@ def _read_config(document: dict[str, object], directory: Path,
     storage = _read_storage(top.table("storage"))
     polling = _read_polling(top.table("polling"))
     matching = _read_matching(top.table("matching"))
+    stories = _read_stories(top.table("stories"))
     feeds = _read_feeds(top, Table(document, (), report), polling.interval, environ)
     watch_names = None if watch is None else [item.name for item in watch]
     channels = [read_channel(t, watch_names, DEFAULT_BACKLOG) for t in top.tables("channels")]
@@ -222,7 +231,8 @@ def _read_config(document: dict[str, object], directory: Path,
                                                  for i, c in enumerate(channels)])
     kept = tuple(c for i, c in enumerate(channels) if i not in skipped)
     return Config(directory=directory, storage=storage, polling=polling, feeds=feeds,
-                  channels=kept, watch=watch or (), skipped=tuple(quiet), matching=matching)
+                  channels=kept, watch=watch or (), skipped=tuple(quiet), matching=matching,
+                  stories=stories)
 
 
 def _channels_to_skip(data: dict[str, object], missing: list[tuple[KeyPath, str]],
@@ -279,6 +289,16 @@ def _read_matching(table: Table | None) -> MatchingConfig:
         return MatchingConfig()
     table.check_keys(MATCHING_KEYS)
     return MatchingConfig(backfill=_duration_or_off(table, "backfill", MatchingConfig.backfill))
+
+
+def _read_stories(table: Table | None) -> StoriesConfig:
+    if table is None:
+        return StoriesConfig()
+    table.check_keys(STORIES_KEYS)
+    # At least an hour (a wire story's reprints come within minutes, a translation within hours)
+    # and at most 30 days, beyond which "one event" means little and the index grows.
+    return StoriesConfig(window=table.duration("window", StoriesConfig.window,
+                                               low=timedelta(hours=1), high=timedelta(days=30)))
 
 
 def _read_polling(table: Table | None) -> PollingConfig:

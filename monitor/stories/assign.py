@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from monitor.settings import StoriesConfig
 from monitor.stories.evidence import Evidence, evidence_of
 from monitor.stories.grouping import (
     Grouper,
@@ -22,6 +23,11 @@ from storage.records import Hit, StoryEntry
 from storage.store import Store
 
 REBUILD_BATCH = 2_000   # placements written per statement batch during a rebuild
+
+
+def rules_for(settings: StoriesConfig) -> Rules:
+    """The grouping rules with the window of ``[stories]``."""
+    return Rules(window=settings.window)
 
 
 class StoredCandidates:
