@@ -51,6 +51,9 @@ class StoryTable:
                 db.execute(
                     "INSERT INTO stories (id, title, first_published, last_published, reports)"
                     " VALUES (?, ?, ?, ?, 1) ON CONFLICT (id) DO UPDATE SET"
+                    # The headline shown is the earliest report's (SET reads the old row).
+                    " title = CASE WHEN excluded.first_published < first_published"
+                    " THEN excluded.title ELSE title END,"
                     " first_published = min(first_published, excluded.first_published),"
                     " last_published = max(last_published, excluded.last_published),"
                     " reports = reports + 1",

@@ -24,6 +24,7 @@ from monitor.cli.digests import digest
 from monitor.cli.init import init
 from monitor.cli.output import format_hits
 from monitor.cli.query import feeds, hits, status
+from monitor.cli.stories import stories
 from monitor.cli.watch import watch
 from monitor.poll import FeedOutcome, PollReport
 from monitor.service import LOG_FORMATS, configure_logging
@@ -66,7 +67,7 @@ def cli(ctx: click.Context, config_dir: Path | None, db: Path | None) -> None:
     ctx.obj = Context(config_dir, db, "ARMSWATCH_CONFIG" if from_env else "--config")
 
 
-for _command in (hits, feeds, status, digest, watch):
+for _command in (hits, stories, feeds, status, digest, watch):
     cli.add_command(_command)
 
 
