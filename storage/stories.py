@@ -106,6 +106,22 @@ class StoryTable:
         with self.store.translated():
             return int(self.store.db.execute("SELECT count(*) FROM stories").fetchone()[0])
 
+    def sent_before(self, channel: str, story_ids: Sequence[str],
+                    digest_id: int | None) -> set[str]:
+        """Those of ``story_ids`` with a report in a digest ``channel`` was sent before digest
+        ``digest_id`` (None: any sent digest): a story such a digest told of is not new."""
+        found: set[str] = set()
+        before = "" if digest_id is None else " AND g.id < ?"
+        with self.store.translated():
+            for chunk in _chunks(sorted(set(story_ids))):
+                found.update(row[0] for row in self.store.db.execute(
+                    "SELECT DISTINCT sa.story_id FROM story_articles AS sa"
+                    " JOIN deliveries AS d ON d.article_id = sa.article_id AND d.channel = ?"
+                    " JOIN digests AS g ON g.id = d.digest_id"
+                    f" WHERE g.status = 'sent' AND sa.story_id IN ({_marks(chunk)}){before}",
+                    [channel, *chunk, *([] if digest_id is None else [digest_id])]))
+        return found
+
     def query(self, *, since: datetime | None = None, item: str | None = None,
               limit: int = 50, ids: Sequence[str] | None = None) -> list[Story]:
         """Stories, the latest report newest first. ``since``: with a report published at or
