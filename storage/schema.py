@@ -295,9 +295,19 @@ _STORY_KEYS = """CREATE TABLE story_keys (
 ) WITHOUT ROWID"""
 
 
+# For people browsing in Datasette: each story's reports, the story's latest report first.
+_STORY_REPORTS_VIEW = """CREATE VIEW story_reports AS
+SELECT s.id AS story, s.title AS story_title, s.reports AS story_reports,
+       sa.published, a.feed, a.language, a.title, coalesce(a.url, a.canonical_url) AS url,
+       sa.method AS joined_by, sa.score, sa.like_article, a.id AS article_id
+FROM story_articles AS sa JOIN stories AS s ON s.id = sa.story_id
+JOIN articles AS a ON a.id = sa.article_id
+ORDER BY s.last_published DESC, s.id, sa.published"""
+
+
 @MIGRATIONS(name="0008_stories")
 def add_stories(db: Database) -> None:
-    for statement in (_STORIES, _STORY_ARTICLES, _STORY_KEYS,
+    for statement in (_STORIES, _STORY_ARTICLES, _STORY_KEYS, _STORY_REPORTS_VIEW,
                       "CREATE INDEX story_articles_story ON story_articles(story_id, published)",
                       "CREATE INDEX story_keys_article ON story_keys(article_id)",
                       "CREATE INDEX stories_last ON stories(last_published)"):

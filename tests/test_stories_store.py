@@ -130,3 +130,20 @@ def test_a_window_shorter_than_the_gap_keeps_reports_apart(store: Store) -> None
     gap = ES.published - EN.published
     assert len({p.story_id for p in rebuild(store, Rules(window=gap / 2))}) == 2
     assert len({p.story_id for p in rebuild(store, Rules(window=gap + timedelta(1)))}) == 1
+
+
+def test_the_datasette_view_and_canned_query_show_the_stories(store: Store) -> None:
+    """What `armswatch serve` shows of stories (monitor/cli/browse_metadata.py) runs on a real
+    database: the story_reports view and the latest_stories canned query."""
+    from monitor.cli.browse_metadata import metadata
+    for report in (EN, ES, OTHER):
+        store.save_feed_result(feed_state(report.feed), [report],
+                               {report.id: WatchList(SHIPPED_WATCH).match(
+                                   report.title, report.summary, report.content)})
+    rebuild(store, Rules())
+    rows = list(store.db.query("SELECT story, joined_by, language FROM story_reports"))
+    assert [(r["joined_by"], r["language"]) for r in rows] == [
+        ("first", "en"), ("first", "en"), ("evidence", "es")]
+    sql = metadata()["databases"]["armswatch"]["queries"]["latest_stories"]["sql"]
+    latest = list(store.db.query(sql))
+    assert [(r["reports"], r["languages"]) for r in latest] == [(1, "en"), (2, "en,es")]
