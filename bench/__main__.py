@@ -37,11 +37,12 @@ from bench.parsebench import parse_figure
 from bench.querybench import CACHE, query_figure
 from bench.sizes import FULL, QUICK, TINY, Sizes
 from bench.storebench import store_figure
+from bench.storiesbench import stories_figure
 from monitor.matching import WatchList
 from monitor.settings import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("fetch", "parse", "match", "store", "query", "backfill")
+FIGURES = ("fetch", "parse", "match", "store", "query", "backfill", "stories")
 
 
 def machine() -> dict[str, Any]:
@@ -103,6 +104,8 @@ def run(sizes: Sizes, only: tuple[str, ...], cache: Path) -> dict[str, Any]:
                                           cache),
             "backfill": lambda: backfill_figure(watch, sizes.query_articles,
                                                 sizes.backfill_articles, cache),
+            "stories": lambda: stories_figure(watchlist, sizes.stories_articles,
+                                              sizes.stories_new, Path(folder)),
         }
         for name in FIGURES:
             if only and name not in only:

@@ -50,6 +50,9 @@ TARGETS = (
            lambda f: f["backfill"]["one_term"]["seconds"], "<=", 5.0, "s", True),
     Target("backfill_whole_list", "backfill of the whole watch list, 100,000 articles",
            "backfill", lambda f: f["backfill"]["whole_list"]["seconds"], "<=", 30.0, "s", True),
+    Target("stories_place", "story grouping per new hit, 100,000 hits in the window (p50, "
+           "placing minus storing alone)", "stories",
+           lambda f: f["stories"]["grouping_ms"], "<=", 5.0, "ms", True),
     Target("peak_memory", "peak memory of the cold cycle (PSS, main + parser processes)",
            "fetch", lambda f: f["fetch"]["memory"]["total_peak_pss_mb"], "<=", 300.0, "MB",
            True),

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from monitor.settings import StoriesConfig
-from monitor.stories.evidence import Evidence, evidence_of
+from monitor.stories.evidence import URL_KEY, Evidence, evidence_of
 from monitor.stories.grouping import (
     Grouper,
     Placement,
@@ -39,11 +39,14 @@ class StoredCandidates:
     def near(self, keys: Sequence[str], start: datetime, end: datetime,
              cap: int) -> list[tuple[Evidence, str]]:
         shared: Counter[str] = Counter()
+        same_url: list[str] = []
         for key in keys:
             found = self.store.stories.postings(key, start, end, cap + 1)
             if len(found) <= cap:
                 shared.update(found)
-        rows = self.store.stories.evidence(most_shared(shared))
+                if key.startswith(URL_KEY):
+                    same_url += found
+        rows = self.store.stories.evidence(most_shared(shared, same_url))
         return [(Evidence.from_json(article, published, text), story)
                 for article, story, published, text in rows]
 

@@ -12,6 +12,7 @@ from monitor.stories.text import dates, fold, grouping_text, names, numbers, shi
 from storage.records import Article, Match
 
 SKETCH = 6    # the smallest shingle hashes that serve as keys: near-duplicates share some
+URL_KEY = "u:"
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Evidence:
         found |= {f"p:{n}" for n in self.names}
         found |= {f"s:{h}" for h in sorted(self.shingles)[:SKETCH]}
         if self.canonical_url:
-            found.add(f"u:{self.canonical_url}")
+            found.add(f"{URL_KEY}{self.canonical_url}")
         return sorted(found)
 
     def to_json(self) -> str:

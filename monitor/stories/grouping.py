@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 
-from monitor.stories.evidence import Evidence
+from monitor.stories.evidence import URL_KEY, Evidence
 
 Method = Literal["first", "url", "text", "evidence"]
 _RANK: dict[str, int] = {"url": 3, "text": 2, "evidence": 1, "first": 0}
@@ -110,10 +110,16 @@ def place(new: Evidence, candidates: Iterable[tuple[Evidence, str]], rules: Rule
     return Placement(new.article_id, best[1], best[2])
 
 
-def most_shared(shared: Counter[str]) -> list[str]:
-    """The candidates compared in full: those sharing the most keys (ties: by id, so the index
-    in memory and the one in the database choose alike)."""
-    return sorted(shared, key=lambda a: (-shared[a], a))[:MAX_CANDIDATES]
+def most_shared(shared: Counter[str], same_url: Iterable[str] = ()) -> list[str]:
+    """The candidates compared in full: those with the same URL, and those sharing at least two
+    keys, the most first (ties: by id, so the index in memory and the one in the database
+    choose alike). One key is never enough for evidence: a number or a date weighs 1.5, a name
+    1, a shared item at most 1, and the threshold is 3.5; near-identical text shares its names
+    and numbers as well as some of its sketch."""
+    urls = sorted(set(same_url))
+    ranked = sorted((a for a, n in shared.items() if n >= 2 and a not in urls),
+                    key=lambda a: (-shared[a], a))
+    return (urls + ranked)[:MAX_CANDIDATES]
 
 
 def window_of(moment: datetime, rules: Rules) -> tuple[datetime, datetime]:
@@ -137,13 +143,17 @@ class Grouper:
     def near(self, keys: Sequence[str], start: datetime, end: datetime,
              cap: int) -> list[tuple[Evidence, str]]:
         shared: Counter[str] = Counter()
+        same_url: list[str] = []
         for key in keys:
             posting = self._postings.get(key, [])
             low = bisect_left(posting, (start, ""))
             high = bisect_right(posting, (end, "\uffff"))
             if high - low <= cap:
-                shared.update(article for _, article in posting[low:high])
-        return [(self._hits[a], self._story[a]) for a in most_shared(shared)]
+                found = [article for _, article in posting[low:high]]
+                shared.update(found)
+                if key.startswith(URL_KEY):
+                    same_url += found
+        return [(self._hits[a], self._story[a]) for a in most_shared(shared, same_url)]
 
     def add(self, hit: Evidence) -> Placement:
         """Place one hit (against those added before) and remember it."""

@@ -7,10 +7,10 @@ near-duplicate text, and numbers, dates and names, which read the same in Englis
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from collections.abc import Iterable
 
+from monitor.matching import normalise
 from storage.records import Article
 
 LEAD_WORDS = 80          # words after the headline that count as the lead for shingles
@@ -60,13 +60,13 @@ def grouping_text(article: Article) -> tuple[str, str]:
 
 
 def fold(text: str) -> str:
-    """Lower case, accents removed: "México" and "Mexico" are one word."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    """Lower case, accents removed, punctuation a space: "México" and "Mexico" are one word.
+    The matcher's folding (design §6), which does it in C-level string operations."""
+    return normalise(text)
 
 
 def words(text: str) -> list[str]:
-    return _WORD.findall(fold(text))
+    return normalise(text).split()
 
 
 def shingles(headline: str, rest: str) -> frozenset[int]:
