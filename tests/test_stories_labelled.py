@@ -73,7 +73,7 @@ def grouped(tmp_path: Path, name: str, *, shuffle: int | None = None) -> dict[st
         return store.stories.of_articles(ids)
 
 
-@pytest.mark.parametrize("name", ["tuning", "heldout"])
+@pytest.mark.parametrize("name", ["tuning", "heldout", "heldout2"])
 def test_grouping_meets_its_targets(tmp_path: Path, name: str,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     labelled = labelled_reports(name)
@@ -81,10 +81,16 @@ def test_grouping_meets_its_targets(tmp_path: Path, name: str,
     with capsys.disabled():
         print(f"\nstories, {name} set ({len(labelled)} reports, "
               f"{len({e for _, e in labelled})} events): {result}")
-    assert len({e for _, e in labelled}) >= 8
+    assert len({e for _, e in labelled}) >= 6
     assert result.precision >= 0.95
     assert result.recall >= 0.85
     assert result.cross_language >= 0.7
+
+
+def test_the_labelled_set_is_big_enough() -> None:
+    sets = [labelled_reports(name) for name in ("tuning", "heldout", "heldout2")]
+    assert sum(len(s) for s in sets) >= 90
+    assert sum(len({e for _, e in s}) for s in sets) >= 25
 
 
 def test_a_backlog_groups_the_same_in_any_arrival_order(tmp_path: Path) -> None:
