@@ -5,6 +5,10 @@ one story; a different event about the same program is another."""
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -128,3 +132,28 @@ def test_bad_input_is_refused_and_nothing_stored_is_lost(config: Path, tmp_path:
     assert stories_json(config) == before   # and reading still works, with a warning
     nothing = CliRunner().invoke(cli, ["--db", str(tmp_path / "none.db"), "stories"])
     assert nothing.exit_code == 1 and "no database at" in nothing.output
+
+
+def test_rebuild_shows_its_progress_on_a_terminal_only(config: Path) -> None:
+    terminal, program_side = pty.openpty()   # click draws the bar only on a terminal
+    exe = Path(sys.executable).with_name("armswatch")
+    try:
+        done = subprocess.run([str(exe), "--config", str(config), "stories", "--rebuild"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=program_side, timeout=60, check=True)
+    finally:
+        os.close(program_side)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:   # EIO: the program's side is closed and everything was read
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(terminal)
+    assert "Regrouping" in drawn.decode("utf-8") and "4/4" in drawn.decode("utf-8")
+    assert b"Regrouping" not in done.stdout
+    piped = invoke(config, "stories", "--rebuild")
+    assert "Regrouping" not in piped.output and "Regrouped 4 hits" in piped.stderr
