@@ -73,8 +73,13 @@ class StoryTable:
             for table in ("story_keys", "story_articles", "stories"):
                 db.execute(f"DELETE FROM {table}")
 
-    def unplaced(self) -> list[Hit]:
-        """Hits in no story yet, in published order (then id)."""
+    def unplaced(self, among: Sequence[str] | None = None) -> list[Hit]:
+        """Hits in no story yet (of the articles ``among``, when given), in published order
+        (then id)."""
+        placed = set(self.of_articles(among)) if among is not None else set()
+        if among is not None:
+            hits = self.store.hits.many([i for i in dict.fromkeys(among) if i not in placed])
+            return sorted(hits, key=lambda h: (h.article.published, h.article.id))
         with self.store.translated():
             ids = [row[0] for row in self.store.db.execute(
                 "SELECT a.id FROM articles AS a WHERE EXISTS"

@@ -157,3 +157,21 @@ def test_rebuild_shows_its_progress_on_a_terminal_only(config: Path) -> None:
     assert b"Regrouping" not in done.stdout
     piped = invoke(config, "stories", "--rebuild")
     assert "Regrouping" not in piped.output and "Regrouped 4 hits" in piped.stderr
+
+
+def test_watch_backfill_gives_its_new_hits_stories(tmp_path: Path,
+                                                   feed_server: FeedServer) -> None:
+    bridge = Entry(title="Mariposa crossing reopens to trucks after repairs",
+                   link="https://wire.example/3", published=NOW - timedelta(hours=2))
+    feed = feed_server.route("/bridge.xml", rss([WIRE, bridge]))
+    folder = write_config(tmp_path / "config", tmp_path / "armswatch.db", {"Border Wire": feed})
+    assert invoke(folder, "poll").exit_code == 0
+    watchlist = folder / "watchlist.toml"
+    watchlist.write_text(watchlist.read_text(encoding="utf-8") + '\n[[watch]]\nname = '
+                         '"Mariposa port"\nkind = "topic"\nterms = ["Mariposa crossing"]\n',
+                         encoding="utf-8")
+    assert invoke(folder, "watch", "backfill", "--item", "Mariposa port").exit_code == 0
+    hits = json.loads(invoke(folder, "hits", "--format", "json").stdout)
+    assert {h["url"]: h["story"] is not None for h in hits} == {WIRE.link: True,
+                                                                 bridge.link: True}
+    assert len({h["story"] for h in hits}) == 2   # a bridge reopening is another event

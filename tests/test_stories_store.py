@@ -97,9 +97,12 @@ def test_backfilled_hits_join_stories(store: Store) -> None:
     source.set(wire.url, [as_feed(EN, "Wire"), as_feed(ES, "Wire")])
     poll(store, source, [wire], watch=only_etrace)
     assert store.hits.count() == 0 and store.stories.count() == 0
-    backfill(store, SHIPPED_WATCH, since=None, now=NOW)
-    placed = place_unplaced(store, Rules())
+    run = backfill(store, SHIPPED_WATCH, since=None, now=NOW)
+    gained = [a.id for p in run.plans for a in p.gained]
+    assert len(gained) > 2   # both reports gained several items
+    placed = place_unplaced(store, Rules(), among=gained)
     assert len(placed) == 2 and len({p.story_id for p in placed}) == 1
+    assert place_unplaced(store, Rules(), among=gained) == []
     assert place_unplaced(store, Rules()) == []
 
 

@@ -152,7 +152,8 @@ class Monitor:
             return
         now = utcnow()
         run = backfill(self.store, changed, since=now - window, now=now)
-        place_unplaced(self.store, rules_for(new.stories))   # backfilled hits join stories
+        place_unplaced(self.store, rules_for(new.stories),   # the new hits join stories
+                       among=[a.id for p in run.plans for a in p.gained])
         for plan in run.plans:
             state = "new" if plan.item.name not in before else "changed"
             log.info("backfill: %s watch item %s matched %d stored articles (%d new matches) "

@@ -82,10 +82,11 @@ def place_articles(store: Store, article_ids: Sequence[str], rules: Rules) -> li
     return place_hits(store, store.hits.many(article_ids), rules) if article_ids else []
 
 
-def place_unplaced(store: Store, rules: Rules) -> list[Placement]:
-    """Place every hit that is in no story yet (after a backfill, or on a database from before
-    stories)."""
-    return place_hits(store, store.stories.unplaced(), rules)
+def place_unplaced(store: Store, rules: Rules,
+                   among: Sequence[str] | None = None) -> list[Placement]:
+    """Place the hits that are in no story yet: of the articles ``among`` (what a backfill
+    gained: an article that was a hit already keeps its story), or every one."""
+    return place_hits(store, store.stories.unplaced(among), rules)
 
 
 def rebuild(store: Store, rules: Rules,
