@@ -65,7 +65,9 @@ class StoryTable:
                   e.evidence) for e in entries])
             db.conn.executemany(
                 "INSERT OR IGNORE INTO story_keys (key, published, article_id) VALUES (?, ?, ?)",
-                [(key, time_text(e.published), e.article_id) for e in entries for key in e.keys])
+                [(key, published, e.article_id)
+                 for e, published in zip(entries, map(time_text, (e.published for e in entries)),
+                                         strict=True) for key in e.keys])
 
     def clear(self) -> None:
         """Forget every story (``stories --rebuild``, inside its transaction)."""

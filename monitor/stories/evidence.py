@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from monitor.stories.text import dates, fold, grouping_text, names, numbers, shingles, words
+from monitor.stories.text import dates, grouping_text, names, numbers, shingles, words
 from storage.records import Article, Match
 
 SKETCH = 6    # the smallest shingle hashes that serve as keys: near-duplicates share some
@@ -70,7 +70,6 @@ def evidence_of(article: Article, matches: Sequence[Match]) -> Evidence:
         language=(article.language or "").lower(),
         canonical_url=article.canonical_url or article.url or "", title=article.title,
         shingles=shingles(headline, rest), numbers=numbers(undated), dates=found_dates,
-        names=frozenset(n for n in names(headline, rest)
-                        if not set(fold(n).split()) & term_words),
+        names=frozenset(n for n in names(headline, rest) if not set(n.split()) & term_words),
         programs=frozenset(m.item for m in matches if m.kind == "program"),
         topics=frozenset(m.item for m in matches if m.kind == "topic"))

@@ -14,7 +14,8 @@ from monitor.matching import normalise
 from storage.records import Article
 
 LEAD_WORDS = 80          # words after the headline that count as the lead for shingles
-SHINGLE = 3              # words per shingle
+SHINGLE = 3              # words per shingle (shingles() joins three)
+LEAD_CHARACTERS = 4_000  # more than LEAD_WORDS words take
 _WORD = re.compile(r"[^\W_]+")
 _MONTHS = {
     "january": 1, "jan": 1, "enero": 1, "february": 2, "feb": 2, "febrero": 2, "march": 3,
@@ -34,7 +35,7 @@ _SPANISH_THOUSANDS = re.compile(r"\b(\d{1,3})\s+mil\s+(\d{3})\b")   # "14 mil 50
 _SCALE = {"million": 10**6, "millones": 10**6, "millon": 10**6, "millón": 10**6,
           "billion": 10**9, "thousand": 10**3, "mil": 10**3}
 _CAPITALISED = re.compile(r"(?<![\w-])[A-ZÁÉÍÓÚÑÜ][\w'’-]*[^\W_]|[A-Z]{2,}")
-_POSSESSIVE = re.compile(r"['’]s$")   # "ATF's" is ATF
+_POSSESSIVE = ("'s", "’s")   # "ATF's" is ATF
 _CLAUSE_END = frozenset('.!?:;"“”«»—–(')
 # Capitalised words that say nothing about which event it is: function words at the start of a
 # clause, titles, weekdays, and the two countries every article on this subject names.
@@ -71,11 +72,12 @@ def words(text: str) -> list[str]:
 
 def shingles(headline: str, rest: str) -> frozenset[int]:
     """Hashed word shingles of the headline and the lead; crc32 is stable across runs."""
-    tokens = words(headline) + words(rest)[:LEAD_WORDS]
+    # The lead is at most LEAD_WORDS words: no need to fold 20,000 characters of content for it.
+    tokens = words(headline) + words(rest[:LEAD_CHARACTERS])[:LEAD_WORDS]
     if len(tokens) < SHINGLE:
         return frozenset({zlib.crc32(" ".join(tokens).encode())} if tokens else ())
-    return frozenset(zlib.crc32(" ".join(tokens[i:i + SHINGLE]).encode())
-                     for i in range(len(tokens) - SHINGLE + 1))
+    joined = [" ".join(t) for t in zip(tokens, tokens[1:], tokens[2:], strict=False)]
+    return frozenset(map(zlib.crc32, map(str.encode, joined)))
 
 
 def dates(text: str) -> tuple[frozenset[str], str]:
@@ -125,11 +127,13 @@ def names(headline: str, rest: str) -> frozenset[str]:
     title_words = _WORD.findall(headline)
     title_case = sum(1 for w in title_words if w[:1].isupper()) > 0.6 * max(len(title_words), 1)
     found |= {n for n in _names_in(headline) if not title_case or n.upper() == n}
-    return frozenset(fold(n) for n in found if fold(n) not in _NOT_NAMES)
+    folded = {fold(n) for n in found}
+    return frozenset(folded - _NOT_NAMES - {""})
 
 
 def _names_in(text: str) -> Iterable[str]:
     for match in _CAPITALISED.finditer(text):
         before = text[max(0, match.start() - 4):match.start()].rstrip()
         if (before and before[-1] not in _CLAUSE_END) or match.group(0).isupper():
-            yield _POSSESSIVE.sub("", match.group(0)).strip("'’-")
+            name = match.group(0)
+            yield (name[:-2] if name.endswith(_POSSESSIVE) else name).strip("'’-")
