@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
 from monitor.stories.evidence import URL_KEY, Evidence
 
@@ -26,7 +26,10 @@ MAX_CANDIDATES = 60   # candidates compared in full, those sharing the most keys
 
 @dataclass(frozen=True)
 class Rules:
-    """How close two hits must be to report one event (tuned on tests/data/stories/)."""
+    """How close two hits must be to report one event (tuned on tests/data/stories/tuning.toml).
+
+    Candidates come from an index of keys: the in-memory ``Grouper`` below, or the store's
+    (``StoredCandidates`` in monitor/stories/assign.py), which choose alike."""
 
     window: timedelta = timedelta(hours=72)
     text: float = 0.4          # Jaccard of shingles, same language
@@ -48,14 +51,6 @@ class Placement:
     article_id: str
     story_id: str
     link: Link
-
-
-class Candidates(Protocol):
-    """Earlier hits sharing keys with a new one, within a time range, with their stories: the
-    in-memory ``Grouper`` or the store's index (``monitor/stories/assign.py``)."""
-
-    def near(self, keys: Sequence[str], start: datetime, end: datetime,
-             cap: int) -> list[tuple[Evidence, str]]: ...
 
 
 def story_id(article_id: str) -> str:
