@@ -265,12 +265,13 @@ def add_backfills(db: Database) -> None:
                " WHERE backfill_id IS NOT NULL")
 
 
-
 # 0008: stories (design §13). Every hit belongs to one story (``story_articles``, with why it
 # joined: method, score, the report it was found like, and the evidence grouping read, as JSON, so
 # a later hit is compared without reading the article again). ``story_keys`` is the inverted index
 # that finds a new hit's candidates: (key, published) makes "hits with this key within the window"
-# one range scan. ``stories`` keeps each story's headline and time span for listing.
+# one range scan; published is in Unix seconds there, which keeps the biggest table of the
+# database (a dozen rows a hit) a quarter smaller than ISO text would. ``stories`` keeps each
+# story's headline and time span for listing.
 _STORIES = """CREATE TABLE stories (
     id TEXT PRIMARY KEY,
     title TEXT NOT NULL,
@@ -289,7 +290,7 @@ _STORY_ARTICLES = """CREATE TABLE story_articles (
 )"""
 _STORY_KEYS = """CREATE TABLE story_keys (
     key TEXT NOT NULL,
-    published TEXT NOT NULL,
+    published INTEGER NOT NULL,
     article_id TEXT NOT NULL,
     PRIMARY KEY (key, published, article_id)
 ) WITHOUT ROWID"""
@@ -309,7 +310,6 @@ ORDER BY s.last_published DESC, s.id, sa.published"""
 def add_stories(db: Database) -> None:
     for statement in (_STORIES, _STORY_ARTICLES, _STORY_KEYS, _STORY_REPORTS_VIEW,
                       "CREATE INDEX story_articles_story ON story_articles(story_id, published)",
-                      "CREATE INDEX story_keys_article ON story_keys(article_id)",
                       "CREATE INDEX stories_last ON stories(last_published)"):
         db.execute(statement)
 

@@ -3,8 +3,9 @@ keys that finds a new hit's candidates, and the stories as they are listed."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from storage.records import Hit, Story, StoryEntry, StoryReport
@@ -25,7 +26,7 @@ class StoryTable:
         with self.store.translated():
             cursor = self.store.db.execute(
                 "SELECT article_id FROM story_keys WHERE key = ? AND published BETWEEN ? AND ?"
-                " LIMIT ?", [key, time_text(start), time_text(end), limit])
+                " LIMIT ?", [key, _seconds(start), _seconds(end), limit])
             return [row[0] for row in cursor]
 
     def evidence(self, article_ids: Sequence[str]) -> list[tuple[str, str, datetime, str]]:
@@ -66,7 +67,7 @@ class StoryTable:
             db.conn.executemany(
                 "INSERT OR IGNORE INTO story_keys (key, published, article_id) VALUES (?, ?, ?)",
                 [(key, published, e.article_id)
-                 for e, published in zip(entries, map(time_text, (e.published for e in entries)),
+                 for e, published in zip(entries, map(_seconds, (e.published for e in entries)),
                                          strict=True) for key in e.keys])
 
     def clear(self) -> None:
@@ -171,6 +172,13 @@ class StoryTable:
                 found.setdefault(story, []).append(
                     StoryReport(hit=hits[article], method=method, score=score, like=like))
         return found
+
+
+def _seconds(moment: datetime) -> int:
+    """A time as the key index stores it: whole Unix seconds (a naive time is UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return math.floor(moment.timestamp())
 
 
 def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
