@@ -32,6 +32,8 @@ class Placed:
     matches: tuple[Match, ...]
     item: str
     kind: Kind
+    others: tuple[Hit, ...] = ()    # the story's other reports in this digest, folded under it
+    update: bool = False            # the story was in a digest sent before (design §13)
 
 
 @dataclass(frozen=True)

@@ -121,14 +121,18 @@ class _Run:
         return self.config.name
 
     def context(self, digest_id: int | None, created: datetime, start: datetime, end: datetime,
-                immediate: bool) -> DigestContext:
+                immediate: bool, hits: Sequence[Hit] = ()) -> DigestContext:
         feeds = tuple(f.state for f in self.store.feeds.health() if _failing(f.state))
         channels = _channel_failures(self.outbox.failing(
             REPEATED_FAILURES, active_since=self.now - FAILURE_MEMORY))
+        # One entry per story (design §13); a story this channel was told of before is an update.
+        stories = self.store.stories.of_articles([h.article.id for h in hits])
+        sent = self.store.stories.sent_before(self.name, list(stories.values()), digest_id)
         return DigestContext(digest_id=digest_id, created=created, period_start=start,
                              period_end=end, failing_feeds=feeds, failing_channels=channels,
                              immediate=immediate,
-                             backfills=() if immediate else self.backfills(start, end))
+                             backfills=() if immediate else self.backfills(start, end),
+                             stories=stories, sent_stories=frozenset(sent))
 
     def backfills(self, start: datetime, end: datetime) -> tuple[BackfillRecord, ...]:
         """The backfills of the period, of items this channel takes: one line each."""
@@ -138,7 +142,7 @@ class _Run:
     def digest_of(self, record: DigestRecord) -> Digest:
         hits = self.outbox.hits_of(record.id)
         context = self.context(record.id, record.created, record.period_start or record.created,
-                               record.period_end or record.created, _is_alert(record))
+                               record.period_end or record.created, _is_alert(record), hits)
         return self.with_trend(build_digest(hits, self.config, self.watch_order, context))
 
     def with_trend(self, digest: Digest) -> Digest:
@@ -262,7 +266,7 @@ def _preview(run: _Run, only_articles: Collection[str] | None,
     plan = _plan(run, only_articles)
     immediate = only_articles is not None
     if plan.article_ids or plan.backfills or (run.config.send_empty and not immediate):
-        context = run.context(None, run.now, plan.start, run.now, immediate)
+        context = run.context(None, run.now, plan.start, run.now, immediate, plan.hits)
         digests.append(run.with_trend(build_digest(plan.hits, run.config, run.watch_order,
                                                    context)))
     if not digests:

@@ -1,9 +1,10 @@
-"""The digest as data: hits grouped for reading, with what every rendering needs. Pure: no I/O,
-the current time and the channel's settings come in as arguments (design §3)."""
+"""The digest as data: hits grouped for reading (one entry per story), with what every rendering
+needs. Pure: no I/O, the current time and the channel's settings come in as arguments (design
+§3)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TypeVar
@@ -40,6 +41,15 @@ class Entry:
     item: str
     evidence: tuple[Evidence, ...]  # for this item, by field (title first), fewest snippets
     also: tuple[str, ...] = ()      # other items of this channel the article matches
+    # The story's other reports in this digest (design §13), folded under this one, earliest
+    # first; and whether a digest sent before told of the story already (then: one update line).
+    others: tuple[Article, ...] = ()
+    update: bool = False
+
+    @property
+    def reports(self) -> int:
+        """The hits this entry stands for: itself and the reports folded under it."""
+        return 1 + len(self.others)
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -51,13 +61,14 @@ class Entry:
 class Group:
     item: str
     kind: Kind
-    entries: tuple[Entry, ...]           # the hits listed, newest first
+    entries: tuple[Entry, ...]           # the stories listed (one entry each), newest first
     unlisted: int = 0                    # more hits of this item, left out by the caps
     since: datetime | None = None        # `armswatch hits --since` from here shows them all
 
     @property
     def total(self) -> int:
-        return len(self.entries) + self.unlisted
+        """Hits: those listed, those folded under them, and those left out."""
+        return sum(e.reports for e in self.entries) + self.unlisted
 
 
 @dataclass(frozen=True)
@@ -112,7 +123,8 @@ class Digest:
         """The same digest listing at most ``limit`` hits; the others are counted instead."""
         shares = allocate([len(g.entries) for g in self.groups], limit)
         return replace(self, groups=tuple(
-            replace(g, entries=g.entries[:share], unlisted=g.unlisted + len(g.entries) - share)
+            replace(g, entries=g.entries[:share],
+                    unlisted=g.unlisted + sum(e.reports for e in g.entries[share:]))
             for g, share in zip(self.groups, shares, strict=True)))
 
     def local(self, moment: datetime) -> datetime:
@@ -166,7 +178,24 @@ def _entry(placed: Placed, order: _ItemOrder) -> Entry:
                     key=lambda name: order.key(name, kinds[name]))
     mine = [m for m in placed.matches if m.item == placed.item]
     return Entry(article=placed.hit.article, item=placed.item, evidence=group_evidence(mine),
-                 also=tuple(others))
+                 also=tuple(others), others=tuple(h.article for h in placed.others),
+                 update=placed.update)
+
+
+def one_per_story(placed: Sequence[Placed], stories: Mapping[str, str],
+                  sent: Collection[str]) -> list[Placed]:
+    """Each story once: its earliest report (the original, whose headline is shown) with the
+    others folded under it, marked as an update when a digest sent before told of the story.
+    A hit in no story stands alone."""
+    by_story: dict[str, list[Placed]] = {}
+    for one in placed:
+        article = one.hit.article
+        by_story.setdefault(stories.get(article.id, f"article:{article.id}"), []).append(one)
+    found = []
+    for story, members in by_story.items():
+        lead, *rest = sorted(members, key=lambda p: (p.hit.article.published, p.hit.article.id))
+        found.append(replace(lead, others=tuple(p.hit for p in rest), update=story in sent))
+    return found
 
 
 def group_evidence(matches: Sequence[Match]) -> tuple[Evidence, ...]:
@@ -213,7 +242,8 @@ def _groups(placed: Iterable[Placed], order: _ItemOrder, limit: int | None) -> t
     shares = sizes if limit is None else allocate(sizes, limit)
     return tuple(Group(item=name, kind=mine[0].kind,
                        entries=tuple(_entry(p, order) for p in mine[:share]),
-                       unlisted=len(mine) - share, since=earliest([p.hit for p in mine]))
+                       unlisted=sum(1 + len(p.others) for p in mine[share:]),
+                       since=earliest([h for p in mine for h in (p.hit, *p.others)]))
                  for name, mine, share in zip(items, members, shares, strict=True))
 
 
@@ -239,6 +269,8 @@ class DigestContext:
     failing_channels: tuple[ChannelFailure, ...] = field(default_factory=tuple)
     immediate: bool = False
     backfills: tuple[BackfillRecord, ...] = ()
+    stories: Mapping[str, str] = field(default_factory=dict)   # article id -> story id
+    sent_stories: frozenset[str] = frozenset()   # stories a digest sent before told of
 
 
 def build_digest(hits: Iterable[Hit], channel: ChannelConfig,
@@ -248,6 +280,7 @@ def build_digest(hits: Iterable[Hit], channel: ChannelConfig,
     order = _ItemOrder(watch_order)
     placed = [p for hit in hits if (p := _place(hit, channel, order)) is not None]
     kept, bursts = split_bursts(placed, channel.burst)
+    kept = one_per_story(kept, context.stories, context.sent_stories)
     return Digest(channel=channel.name, digest_id=context.digest_id, created=context.created,
                   period_start=context.period_start, period_end=context.period_end,
                   timezone=channel.timezone, groups=_groups(kept, order, channel.max_entries),

@@ -55,11 +55,33 @@ def _entry(entry: Entry, digest: Digest) -> str:
                else f'<span style="font-weight:bold;font-size:15px;">{title}</span>')
     meta = esc(wording.source_line(entry, digest, host_of(link)))
     parts = [heading, f'<div style="{_MUTED}margin-top:2px;">{meta}</div>']
+    if entry.update:
+        parts.append(f'<div style="{_MUTED}margin-top:4px;">'
+                     f'{esc(wording.update_line(entry))}</div>')
+        return _row("".join(parts), "border-top:1px solid #eaeef2;")
     parts += [_evidence(e) for e in wording.shown_evidence(entry)]
     for line in (wording.more_evidence(entry), wording.also_line(entry)):
         if line:
             parts.append(f'<div style="{_MUTED}margin-top:4px;">{esc(line)}</div>')
+    parts += _folded(entry)
     return _row("".join(parts), "border-top:1px solid #eaeef2;")
+
+
+def _folded(entry: Entry) -> list[str]:
+    """The story's other reports, under one "also reported by" line."""
+    story = wording.story_line(entry)
+    if not story:
+        return []
+    items = []
+    for other in wording.folded_reports(entry):
+        label, link = esc(wording.folded_label(other)), article_link(other)
+        items.append(f'<li style="margin:1px 0;"><a href="{esc(link)}" style="color:#0b5cad;">'
+                     f"{label}</a></li>" if link else f'<li style="margin:1px 0;">{label}</li>')
+    more = wording.folded_more(entry)
+    if more:
+        items.append(f'<li style="margin:1px 0;">{esc(more)}</li>')
+    return [f'<div style="{_MUTED}margin-top:4px;">{esc(story)}</div>'
+            f'<ul style="{_MUTED}margin:2px 0 0 0;padding-left:20px;">{"".join(items)}</ul>']
 
 
 def _group(group: Group, digest: Digest) -> list[str]:

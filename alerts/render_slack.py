@@ -65,11 +65,23 @@ def _hit_lines(entry: Entry, digest: Digest, title_limit: int, snippet_limit: in
     source = wording.clean(wording.source_line(entry, digest, host_of(link)), title_limit)
     shown = link if with_link else None
     lines = [f"*{_link(shown, title)}*" if shown else f"*{title}*", mrkdwn_escape(source)]
+    if entry.update:
+        return "\n".join([*lines, f"_{mrkdwn_escape(wording.update_line(entry))}_"])
     for evidence in wording.shown_evidence(entry):
         lines += _evidence(evidence, title_limit, snippet_limit)
-    for line, style in ((wording.more_evidence(entry), ""), (wording.also_line(entry), "_")):
+    for line, style in ((wording.more_evidence(entry), ""), (wording.also_line(entry), "_"),
+                        (wording.story_line(entry), "_")):
         if line:
             lines.append(f"{style}{mrkdwn_escape(wording.clean(line, title_limit))}{style}")
+    if entry.others:
+        # The other reports, folded into one line of links (titles shortened with the rest).
+        links = []
+        for other in wording.folded_reports(entry):
+            label = mrkdwn_escape(wording.clean(wording.folded_label(other), title_limit // 2))
+            url = article_link(other) if with_link else None
+            links.append(_link(url, label) if url else label)
+        more = wording.folded_more(entry)
+        lines.append(" · ".join(links + ([mrkdwn_escape(more)] if more else [])))
     return "\n".join(lines)
 
 

@@ -30,6 +30,8 @@ def _text_entry(entry: Entry, digest: Digest) -> list[str]:
     link = article_link(entry.article)
     lines = [f"* {wording.clean(entry.article.title, TITLE_LIMIT) or '(untitled)'}"]
     lines.append(f"  {link}" if link else f"  ({no_link_reason(entry.article)})")
+    if entry.update:
+        return [*lines, "  " + wording.update_line(entry), ""]
     lines.append("  " + wording.clean(wording.source_line(entry, digest, host_of(link))))
     lines += ["  " + _text_evidence(e) for e in wording.shown_evidence(entry)]
     more = wording.more_evidence(entry)
@@ -38,6 +40,16 @@ def _text_entry(entry: Entry, digest: Digest) -> list[str]:
     also = wording.also_line(entry)
     if also:
         lines.append("  " + also)
+    story = wording.story_line(entry)
+    if story:
+        lines.append("  " + story)
+        for other in wording.folded_reports(entry):
+            other_link = article_link(other)
+            lines.append(f"    - {wording.folded_label(other)}"
+                         + (f" {other_link}" if other_link else ""))
+        more = wording.folded_more(entry)
+        if more:
+            lines.append(f"    {more}")
     return [*lines, ""]
 
 
@@ -97,6 +109,8 @@ def _md_entry(entry: Entry, digest: Digest) -> list[str]:
     # Two trailing spaces: a line break, so the source line is not run into the title.
     lines = [(f"- **[{title}]({_md_url(link)})**" if link else f"- **{title}**") + "  ",
              "  " + md_escape(wording.clean(wording.source_line(entry, digest, host_of(link))))]
+    if entry.update:
+        return [*lines, "  - " + md_escape(wording.update_line(entry))]
     lines += ["  - " + _md_evidence(e) for e in wording.shown_evidence(entry)]
     more = wording.more_evidence(entry)
     if more:
@@ -104,6 +118,17 @@ def _md_entry(entry: Entry, digest: Digest) -> list[str]:
     also = wording.also_line(entry)
     if also:
         lines.append("  - " + md_escape(also))
+    story = wording.story_line(entry)
+    if story:
+        lines.append("  - " + md_escape(story))
+        for other in wording.folded_reports(entry):
+            label = md_escape(wording.folded_label(other))
+            other_link = article_link(other)
+            lines.append(f"    - [{label}]({_md_url(other_link)})" if other_link
+                         else f"    - {label}")
+        more = wording.folded_more(entry)
+        if more:
+            lines.append(f"    - {md_escape(more)}")
     return lines
 
 

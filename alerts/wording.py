@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import shlex
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 
 from alerts.caps import BURST_ITEMS_NAMED, Burst
 from alerts.digest import ChannelFailure, Digest, Entry, Evidence, Group
 from alerts.trend import Trend, signed
-from storage.records import FeedState
+from storage.records import Article, FeedState
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _LANGUAGES = {"en": "English", "es": "Spanish", "pt": "Portuguese", "fr": "French"}
@@ -155,6 +157,44 @@ def more_evidence(entry: Entry) -> str | None:
 
 def also_line(entry: Entry) -> str | None:
     return f"Also matches: {', '.join(entry.also)}" if entry.also else None
+
+
+FOLDED_LISTED = 10     # a story's other reports linked under it; the rest are counted
+
+
+def language_counts(articles: Sequence[Article]) -> str:
+    """"EN 3 · ES 1": reports per language, most first."""
+    counts = Counter((a.language or "?").upper() for a in articles)
+    return " · ".join(f"{code} {n}" for code, n in sorted(counts.items(),
+                                                         key=lambda c: (-c[1], c[0])))
+
+
+def story_line(entry: Entry) -> str | None:
+    """"also reported by 4 outlets · EN 3 · ES 1", when the story has other reports."""
+    if not entry.others:
+        return None
+    outlets = len({a.feed for a in entry.others})
+    return f"also reported by {plural(outlets, 'outlet')} · {language_counts(entry.others)}"
+
+
+def folded_reports(entry: Entry) -> list[Article]:
+    """The other reports linked under an entry (the first FOLDED_LISTED of them)."""
+    return list(entry.others[:FOLDED_LISTED])
+
+
+def folded_label(article: Article) -> str:
+    return f"{clean(article.feed, FEED_NAME_LIMIT)}: {clean(article.title, 200) or '(untitled)'}"
+
+
+def folded_more(entry: Entry) -> str | None:
+    left = len(entry.others) - FOLDED_LISTED
+    return f"and {plural(left, 'more report')}" if left > 0 else None
+
+
+def update_line(entry: Entry) -> str:
+    """The one line of a story told of in a digest sent before: what it gained."""
+    return (f"Update to a story sent before: {plural(entry.reports, 'more report')} · "
+            f"{language_counts([entry.article, *entry.others])}")
 
 
 def feed_problem(feed: FeedState, digest: Digest) -> str:

@@ -39,11 +39,13 @@ from bench.parsebench import parse_figure
 from bench.querybench import CACHE, query_figure
 from bench.sizes import FULL, QUICK, TINY, Sizes
 from bench.storebench import store_figure
+from bench.storiesbench import stories_figure
 from monitor.matching import WatchList
 from monitor.settings import load_watchlist
 
 ROOT = Path(__file__).resolve().parents[1]
-FIGURES = ("fetch", "parse", "match", "store", "query", "backfill", "extraction", "pages")
+FIGURES = ("fetch", "parse", "match", "store", "query", "backfill", "extraction", "pages",
+           "stories")
 
 
 def machine() -> dict[str, Any]:
@@ -110,6 +112,8 @@ def run(sizes: Sizes, only: tuple[str, ...], cache: Path) -> dict[str, Any]:
                                                     runs=sizes.extraction_runs),
             "pages": lambda: page_figure(pages=sizes.pages, hosts=sizes.page_hosts,
                                          delay=sizes.page_delay),
+            "stories": lambda: stories_figure(watchlist, sizes.stories_articles,
+                                              sizes.stories_new, Path(folder)),
         }
         for name in FIGURES:
             if only and name not in only:

@@ -82,6 +82,17 @@ def _backfill(f: dict[str, Any]) -> Iterator[Row]:
            f"{plain['seconds'] / max(whole['seconds'], 1e-9):.2f}x")
 
 
+def _stories(f: dict[str, Any]) -> Iterator[Row]:
+    place, alone, whole = f["place"], f["store_only"], f["rebuild"]
+    yield (f"place a new hit, {f['articles']:,} hits in {f['window_hours']:.0f} h",
+           f"p50 {_n(place['p50_ms'], 'ms')}, p95 {_n(place['p95_ms'], 'ms')}",
+           f"storing alone: p50 {_n(alone['p50_ms'], 'ms')}",
+           f"+{_n(f['grouping_ms'], 'ms')}")
+    yield (f"stories --rebuild, {whole['hits']:,} hits",
+           f"{_n(whole['wall_s'], 's')} ({_n(whole['per_s'], 'hits/s')})",
+           f"{f['stories']:,} stories, {f['keys']:,} keys", "")
+
+
 def _memory(f: dict[str, Any]) -> Iterator[Row]:
     m = f["memory"]
     yield ("peak memory, cold cycle",
@@ -113,7 +124,8 @@ SECTIONS = (("fetch", "1. Fetch", _fetch), ("parse", "2. Parse", _parse),
             ("query", "5. Query", _query), ("fetch", "6. Memory", _memory),
             ("backfill", "7. Backfill", _backfill),
             ("extraction", "8. Main-text extraction", _extraction),
-            ("pages", "9. Article pages", _pages))
+            ("pages", "9. Article pages", _pages),
+            ("stories", "10. Stories", _stories))
 
 
 def table(results: dict[str, Any]) -> str:

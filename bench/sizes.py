@@ -29,21 +29,26 @@ class Sizes:
     pages: int = 1_000       # article pages in the pages figure ...
     page_hosts: int = 50     # ... over this many loopback hosts
     page_delay: float = 0.2  # seconds between two requests to one host
+    stories_articles: int    # hits in one stories window
+    stories_new: int         # new hits placed among them, one at a time
 
 
 FULL = Sizes("full", feeds=1_000, items=25, sequential=200, concurrency=50, cycle_runs=2,
              parse_items=100, parse_runs=5, parse_seconds=1.0, match_megabytes=20,
              match_phrases=500, match_runs=3, store_articles=50_000, store_runs=2,
              query_articles=1_000_000, query_runs=40, backfill_articles=100_000,
-             extraction_runs=3)
+             extraction_runs=3,
+             stories_articles=100_000, stories_new=600)
 QUICK = Sizes("quick", feeds=200, items=25, sequential=40, concurrency=50, cycle_runs=1,
               parse_items=100, parse_runs=2, parse_seconds=0.2, match_megabytes=2,
               match_phrases=500, match_runs=2, store_articles=5_000, store_runs=1,
               query_articles=50_000, query_runs=15, backfill_articles=50_000,
-              pages=200, page_hosts=10)
+              pages=200, page_hosts=10,
+              stories_articles=10_000, stories_new=300)
 # For tests/test_bench.py: every code path in seconds; the figures mean nothing.
 TINY = Sizes("tiny", feeds=4, items=3, sequential=2, concurrency=50, cycle_runs=1,
              parse_items=5, parse_runs=1, parse_seconds=0.0, match_megabytes=0.02,
              match_phrases=500, match_runs=1, store_articles=100, store_runs=1,
              query_articles=300, query_runs=2, backfill_articles=300, extraction_pages=5,
-             pages=8, page_hosts=4, page_delay=0.05)
+             pages=8, page_hosts=4, page_delay=0.05,
+             stories_articles=300, stories_new=10)

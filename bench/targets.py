@@ -54,6 +54,9 @@ TARGETS = (
     # by more than half again on the 2 shared cores.
     Target("pages_wall_to_floor", "1,000 article pages over 50 hosts: wall / politeness floor",
            "pages", lambda f: f["pages"]["wall_to_floor"], "<=", 2.0, "x", True),
+    Target("stories_place", "story grouping per new hit, 100,000 hits in the window (p50, "
+           "placing minus storing alone)", "stories",
+           lambda f: f["stories"]["grouping_ms"], "<=", 5.0, "ms", True),
     Target("peak_memory", "peak memory of the cold cycle (PSS, main + parser processes)",
            "fetch", lambda f: f["fetch"]["memory"]["total_peak_pss_mb"], "<=", 300.0, "MB",
            True),

@@ -125,6 +125,19 @@ class HitTable:
         return Hit(article=article_from_row(rows[0]), matches=tuple(found[article_id]),
                    sources=tuple(sources.get(article_id, ())))
 
+    def many(self, article_ids: Sequence[str]) -> list[Hit]:
+        """The hits of these articles, in the order given; those that are no hit are left out."""
+        rows: dict[str, dict[str, Any]] = {}
+        with self.store.translated():
+            for start in range(0, len(article_ids), _CHUNK):
+                chunk = list(article_ids[start:start + _CHUNK])
+                rows.update((row["id"], row) for row in self.store.db.query(
+                    f"SELECT * FROM articles WHERE id IN ({', '.join('?' * len(chunk))})", chunk))
+            found = self._matches_of([i for i in article_ids if i in rows])
+            sources = self._sources_of([i for i in article_ids if i in found])
+        return [Hit(article=article_from_row(rows[i]), matches=tuple(found[i]),
+                    sources=tuple(sources.get(i, ()))) for i in article_ids if i in found]
+
     def count(self) -> int:
         """How many articles have at least one match."""
         with self.store.translated():

@@ -106,3 +106,51 @@ class SaveResult:
     new_hits: int = 0                                        # inserted articles that have matches
     # Stored articles that an item of this feed was linked to (same canonical URL, same text).
     linked: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoryEntry:
+    """One hit placed in a story, as it is written: why it joined, and what grouping read."""
+
+    article_id: str
+    story_id: str
+    published: datetime
+    title: str
+    method: str                  # first, url, text or evidence (monitor/stories/grouping.py)
+    score: float
+    like: str | None             # the report it was found like (None: it started the story)
+    evidence: str                # JSON
+    keys: tuple[str, ...]        # what the candidate index files it under
+
+
+@dataclass(frozen=True)
+class StoryReport:
+    """One report of a story: the hit, and why it is in the story."""
+
+    hit: Hit
+    method: str
+    score: float
+    like: str | None = None
+
+
+@dataclass(frozen=True)
+class Story:
+    """Reports of one event, earliest first; ``title`` is its representative headline."""
+
+    id: str
+    title: str
+    first_published: datetime
+    last_published: datetime
+    reports: tuple[StoryReport, ...] = ()
+
+    @property
+    def languages(self) -> list[str]:
+        return sorted({r.hit.article.language or "" for r in self.reports} - {""})
+
+    @property
+    def programs(self) -> list[str]:
+        return sorted({p for r in self.reports for p in r.hit.programs})
+
+    @property
+    def topics(self) -> list[str]:
+        return sorted({t for r in self.reports for t in r.hit.topics})

@@ -330,6 +330,55 @@ def add_article_pages(db: Database) -> None:
     db.execute("CREATE INDEX article_pages_feed ON article_pages(feed, state, reason)")
 
 
+# 0008: stories (design §13). Every hit belongs to one story (``story_articles``, with why it
+# joined: method, score, the report it was found like, and the evidence grouping read, as JSON, so
+# a later hit is compared without reading the article again). ``story_keys`` is the inverted index
+# that finds a new hit's candidates: (key, published) makes "hits with this key within the window"
+# one range scan; published is in Unix seconds there, which keeps the biggest table of the
+# database (a dozen rows a hit) a quarter smaller than ISO text would. ``stories`` keeps each
+# story's headline and time span for listing.
+_STORIES = """CREATE TABLE stories (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    first_published TEXT NOT NULL,
+    last_published TEXT NOT NULL,
+    reports INTEGER NOT NULL DEFAULT 0
+)"""
+_STORY_ARTICLES = """CREATE TABLE story_articles (
+    article_id TEXT PRIMARY KEY REFERENCES articles(id),
+    story_id TEXT NOT NULL REFERENCES stories(id),
+    published TEXT NOT NULL,
+    method TEXT NOT NULL CHECK (method IN ('first', 'url', 'text', 'evidence')),
+    score REAL NOT NULL,
+    like_article TEXT,
+    evidence TEXT NOT NULL
+)"""
+_STORY_KEYS = """CREATE TABLE story_keys (
+    key TEXT NOT NULL,
+    published INTEGER NOT NULL,
+    article_id TEXT NOT NULL,
+    PRIMARY KEY (key, published, article_id)
+) WITHOUT ROWID"""
+
+
+# For people browsing in Datasette: each story's reports, the story's latest report first.
+_STORY_REPORTS_VIEW = """CREATE VIEW story_reports AS
+SELECT s.id AS story, s.title AS story_title, s.reports AS story_reports,
+       sa.published, a.feed, a.language, a.title, coalesce(a.url, a.canonical_url) AS url,
+       sa.method AS joined_by, sa.score, sa.like_article, a.id AS article_id
+FROM story_articles AS sa JOIN stories AS s ON s.id = sa.story_id
+JOIN articles AS a ON a.id = sa.article_id
+ORDER BY s.last_published DESC, s.id, sa.published"""
+
+
+@MIGRATIONS(name="0008_stories")
+def add_stories(db: Database) -> None:
+    for statement in (_STORIES, _STORY_ARTICLES, _STORY_KEYS, _STORY_REPORTS_VIEW,
+                      "CREATE INDEX story_articles_story ON story_articles(story_id, published)",
+                      "CREATE INDEX stories_last ON stories(last_published)"):
+        db.execute(statement)
+
+
 def apply_migrations(db: Database) -> None:
     """Bring the schema up to date; a no-op when nothing is pending."""
     MIGRATIONS.apply(db)

@@ -25,6 +25,7 @@ from storage.pages import PageQueue, PageRequest
 from storage.records import Article, FeedState, Match, SaveResult
 from storage.schema import apply_migrations, pending_migrations
 from storage.sqlite_errors import translated
+from storage.stories import StoryTable
 
 DEFAULT_BUSY_TIMEOUT = 5.0  # seconds a write waits for another writer before giving up
 
@@ -40,6 +41,7 @@ class Store:
         self.hits = HitTable(self)
         self.backfills = BackfillTable(self)
         self.pages = PageQueue(self)
+        self.stories = StoryTable(self)
 
     @classmethod
     def open(cls, path: Path | str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Store:

@@ -333,3 +333,21 @@ def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 """
 
+
+
+# -- labelled reports for story grouping (tests/data/stories/*.toml) ---------------------------
+STORIES_DATA = ROOT / "tests" / "data" / "stories"
+
+
+def labelled_reports(name: str) -> list[tuple[Article, str]]:
+    """The articles of ``tests/data/stories/<name>.toml``, each with its labelled event."""
+    import tomllib
+    found = []
+    for row in tomllib.loads((STORIES_DATA / f"{name}.toml").read_text(encoding="utf-8"))[
+            "article"]:
+        found.append((Article(
+            id=hashlib.sha256(row["url"].encode()).hexdigest()[:24], feed=row["feed"],
+            guid=row["url"], url=row["url"], canonical_url=row["url"], title=row["title"],
+            summary=row["summary"], content=row.get("content", ""), published=row["published"],
+            first_seen=row["published"], language=row["language"]), row["event"]))
+    return found

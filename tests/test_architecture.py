@@ -14,7 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
 PACKAGES = ("monitor", "alerts", "storage")
-STAGES_IN_ORDER = ("settings", "feeds", "matching", "pages", "poll", "service", "cli")
+STAGES_IN_ORDER = ("settings", "feeds", "matching", "pages", "stories", "poll", "service",
+                   "cli")
 
 
 def modules() -> list[Path]:

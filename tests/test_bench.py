@@ -20,10 +20,10 @@ FEEDS, ITEMS, SEQUENTIAL = 4, 3, 2          # bench/sizes.py, TINY
 TARGET_KEYS = {"cycle_304_wall", "cycle_304_cpu", "cycle_cold_wall", "fetch_speedup",
                "match_rate", "match_ratio", "store_rate", "query_selective_p95", "peak_memory",
                "backfill_one_term", "backfill_whole_list", "extraction_rate", "extraction_f1",
-               "pages_wall_to_floor"}
+               "pages_wall_to_floor", "stories_place"}
 SIZE_DEPENDENT = {"cycle_304_wall", "cycle_304_cpu", "cycle_cold_wall", "fetch_speedup",
                   "query_selective_p95", "peak_memory", "backfill_one_term", "backfill_whole_list",
-                  "pages_wall_to_floor"}
+                  "pages_wall_to_floor", "stories_place"}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_every_figure_is_measured(run: tuple[dict[str, Any], str]) -> None:
     results, _ = run
     assert results["mode"] == "tiny"
     assert set(results["figures"]) == {"fetch", "parse", "match", "store", "query", "backfill",
-                                       "extraction", "pages"}
+                                       "extraction", "pages", "stories"}
     for name, figure in results["figures"].items():
         assert "error" not in figure, f"{name}: {figure.get('error')}"
         number(figure["seconds"])
@@ -118,6 +118,12 @@ def test_parse_match_store_and_query_figures(run: tuple[dict[str, Any], str]) ->
     # The index narrows: fewer candidates than articles, and the plain matcher finds hits.
     assert backfill["whole_list"]["candidates"] < 13 * 300 and backfill["plain_matcher"]["matched"]
     number(backfill["one_term"]["seconds"]), number(backfill["plain_matcher"]["articles_per_s"])
+    stories = figures["stories"]
+    # Every hit regrouped, fewer stories than hits, every hit of the new ones timed.
+    assert stories["articles"] == stories["rebuild"]["hits"] == 300
+    assert 0 < stories["stories"] <= 300 and stories["methods"]["first"] == stories["stories"]
+    assert stories["place"]["new"] + stories["store_only"]["new"] == 10
+    number(stories["grouping_ms"]), number(stories["rebuild"]["per_s"])
     pages = figures["pages"]
     # Every page fetched, its text stored and matched; the floor is pages per host x delay.
     assert pages["pages"] == 8 and pages["bodies"] == 8 and pages["hits"] == 8
@@ -156,6 +162,7 @@ def test_targets_are_all_reported_and_size_dependent_ones_wait_for_a_full_run(
 def test_the_table_is_printed(run: tuple[dict[str, Any], str]) -> None:
     printed = run[1]
     for heading in ("1. Fetch", "2. Parse", "3. Match", "4. Store", "5. Query", "6. Memory",
-                    "7. Backfill", "8. Main-text extraction", "Targets"):
+                    "7. Backfill", "8. Main-text extraction",
+                    "9. Article pages", "10. Stories", "Targets"):
         assert heading in printed
     assert "written to" in printed

@@ -225,7 +225,8 @@ def test_metadata_names_existing_tables_and_columns(db_path: Path) -> None:
     assert faceted <= hits_columns
     assert tables["hits"]["fts_pk"] in hits_columns
     assert set(database["queries"]) == {"hits_per_program_per_week", "weekly_counts",
-                                        "latest_hits_for_program", "failing_feeds"}
+                                        "latest_hits_for_program", "failing_feeds",
+                                        "latest_stories"}
     assert browse.metadata(database="other")["databases"].keys() == {"other"}
 
 

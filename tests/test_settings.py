@@ -376,7 +376,7 @@ ALLOWED_POLLING = ("interval, concurrency, per_host, timeout, parse_timeout, max
      "armswatch.toml: feeds[4].name: must be a string, not 7"),
     ("feeds_extra = 1\n",
      "armswatch.toml: feeds_extra: unknown key; did you mean feeds? allowed keys: storage, "
-     "polling, matching, articles, feeds, channels"),
+     "polling, matching, articles, stories, feeds, channels"),
 ])
 def test_feed_problems(tmp_path: Path, extra: str, expected: str) -> None:
     if extra.startswith("feeds_extra"):
@@ -458,6 +458,27 @@ def test_storage_keep_text_problem(tmp_path: Path) -> None:
 ])
 def test_matching_problems(tmp_path: Path, matching: str, expected: str) -> None:
     settings = SETTINGS.replace("[[feeds]]", f"[matching]\n{matching}\n\n[[feeds]]", 1)
+    assert problems_of(write(tmp_path, settings)) == [expected]
+
+
+@pytest.mark.parametrize(("stories", "expected"), [
+    ("", timedelta(hours=72)), ('window = "36h"', timedelta(hours=36)),
+    ('window = "1w"', timedelta(weeks=1)),
+])
+def test_stories_window(tmp_path: Path, stories: str, expected: timedelta) -> None:
+    settings = SETTINGS.replace("[[feeds]]", f"[stories]\n{stories}\n\n[[feeds]]", 1)
+    assert load_config(write(tmp_path, settings), {}).stories.window == expected
+
+
+@pytest.mark.parametrize(("stories", "expected"), [
+    ('window = "10m"', 'armswatch.toml: stories.window: must be from 1h to 30d, not "10m"'),
+    ('window = "60d"', 'armswatch.toml: stories.window: must be from 1h to 30d, not "60d"'),
+    ('window = "three days"', 'armswatch.toml: stories.window: "three days" is not a duration '
+                              "(use 30s, 15m, 2h, 1d, 1w)"),
+    ('span = "3d"', "armswatch.toml: stories.span: unknown key; allowed keys: window"),
+])
+def test_stories_problems(tmp_path: Path, stories: str, expected: str) -> None:
+    settings = SETTINGS.replace("[[feeds]]", f"[stories]\n{stories}\n\n[[feeds]]", 1)
     assert problems_of(write(tmp_path, settings)) == [expected]
 
 

@@ -63,7 +63,7 @@ def test_open_creates_folders_and_uses_wal_with_foreign_keys(db_path: Path) -> N
         assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 5000
         assert {"feeds", "articles", "matches", "digests", "deliveries", "articles_fts"} <= set(
             store.db.table_names())
-        assert store.db.view_names() == ["hits"]
+        assert store.db.view_names() == ["hits", "story_reports"]
 
 
 def test_migrations_are_applied_once_and_reopening_keeps_data(db_path: Path) -> None:

@@ -57,6 +57,18 @@ _INDEX = (
     '<a href="{trends}">Coverage per week</a> charts how much each program is in the news.</p>')
 
 
+
+_STORIES_LATEST = """
+SELECT s.id, s.title, s.reports, s.first_published, s.last_published,
+       (SELECT group_concat(DISTINCT a.language) FROM story_articles AS sa
+         JOIN articles AS a ON a.id = sa.article_id WHERE sa.story_id = s.id) AS languages,
+       (SELECT group_concat(DISTINCT a.feed) FROM story_articles AS sa
+         JOIN articles AS a ON a.id = sa.article_id WHERE sa.story_id = s.id) AS outlets
+FROM stories AS s
+ORDER BY s.last_published DESC
+LIMIT 100
+"""
+
 def metadata(db_title: str = "Armswatch", *, database: str = DATABASE) -> dict[str, Any]:
     """Datasette metadata for the Armswatch database served under the name ``database``."""
     return {
@@ -137,6 +149,22 @@ def _tables() -> dict[str, Any]:
                            "do not back off for them.",
             "sort_desc": "started",
         },
+        "stories": {
+            "description": "Reports of one event grouped into one story, across outlets and "
+                           "languages: its headline (the earliest report's), when it was first "
+                           "and last reported, and how many reports. story_reports lists them.",
+            "sort_desc": "last_published",
+            "label_column": "title",
+        },
+        "story_reports": {
+            "description": "Each story's reports, the latest story first: outlet, language, "
+                           "headline and link, and why each joined (first, the same url, "
+                           "near-identical text, or shared evidence: programs, numbers, "
+                           "dates, places and names) with its score.",
+            "facets": ["joined_by", "language", "feed"],
+        },
+        "story_articles": {"hidden": True},
+        "story_keys": {"hidden": True},
         "_sqlite_migrations": {"hidden": True},
     }
 
@@ -164,6 +192,12 @@ def _queries() -> dict[str, Any]:
                            "case), e.g. Mission Firewall or eTrace.",
             "sql": _LATEST_HITS_FOR_PROGRAM.strip(),
             "params": ["program"],
+        },
+        "latest_stories": {
+            "title": "Latest stories",
+            "description": "The 100 stories with the latest reports: how many reports, in "
+                           "which languages, from which outlets.",
+            "sql": _STORIES_LATEST.strip(),
         },
         "failing_feeds": {
             "title": "Failing feeds",

@@ -24,6 +24,7 @@ from monitor.cli.digests import digest
 from monitor.cli.init import init
 from monitor.cli.output import format_hits
 from monitor.cli.query import feeds, hits, status
+from monitor.cli.stories import stories
 from monitor.cli.trends import trends
 from monitor.cli.watch import watch
 from monitor.pages import PageReport
@@ -68,7 +69,7 @@ def cli(ctx: click.Context, config_dir: Path | None, db: Path | None) -> None:
     ctx.obj = Context(config_dir, db, "ARMSWATCH_CONFIG" if from_env else "--config")
 
 
-for _command in (hits, feeds, status, trends, digest, watch):
+for _command in (hits, stories, feeds, status, trends, digest, watch):
     cli.add_command(_command)
 
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from monitor.cli.columns import Column, table
-from storage.records import FeedHealth, FeedState, Hit, Match, PageStats
+from storage.records import FeedHealth, FeedState, Hit, Match, PageStats, Story
 
 HIT_FORMATS = ("table", "json", "jsonl", "csv")
 
@@ -26,7 +26,8 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat() if moment is not None else None
 
 
-def hit_record(hit: Hit) -> dict[str, Any]:
+def hit_record(hit: Hit, story: str | None = None) -> dict[str, Any]:
+    """A hit as JSON; ``story`` is the id of its story (design §13), null when not placed."""
     article = hit.article
     return {
         "id": article.id,
@@ -45,15 +46,21 @@ def hit_record(hit: Hit) -> dict[str, Any]:
             {"item": m.item, "kind": m.kind, "term": m.term, "field": m.field, "snippet": m.snippet}
             for m in hit.matches
         ],
+        "story": story,
     }
 
 
-def format_hits(hits: Sequence[Hit], fmt: str, *, width: int) -> str:
-    """`hits` in `fmt`; a table fits `width` columns (the other formats ignore it)."""
+def format_hits(hits: Sequence[Hit], fmt: str, *, width: int,
+                stories: Mapping[str, str] | None = None) -> str:
+    """`hits` in `fmt`; a table fits `width` columns (the other formats ignore it). ``stories``
+    maps article ids to their story's id, for JSON."""
+    story = (stories or {}).get
     if fmt == "json":
-        return json.dumps([hit_record(h) for h in hits], ensure_ascii=False, indent=2)
+        return json.dumps([hit_record(h, story(h.article.id)) for h in hits],
+                          ensure_ascii=False, indent=2)
     if fmt == "jsonl":
-        return "\n".join(json.dumps(hit_record(h), ensure_ascii=False) for h in hits)
+        return "\n".join(json.dumps(hit_record(h, story(h.article.id)), ensure_ascii=False)
+                         for h in hits)
     if fmt == "csv":
         return _hits_csv(hits)
     return _hits_table(hits, width)
@@ -114,6 +121,64 @@ def _hits_csv(hits: Sequence[Hit]) -> str:
             "; ".join(sorted({m.term for m in h.matches})), record["title"], record["url"] or "",
         )])
     return out.getvalue().rstrip("\n")
+
+
+def story_record(story: Story) -> dict[str, Any]:
+    """A story as JSON (design §13): its reports earliest first, each with why it joined."""
+    return {
+        "id": story.id,
+        "title": story.title,
+        "first_published": iso(story.first_published),
+        "last_published": iso(story.last_published),
+        "languages": story.languages,
+        "programs": story.programs,
+        "topics": story.topics,
+        "articles": [
+            {"id": r.hit.article.id, "url": r.hit.article.url, "title": r.hit.article.title,
+             "feed": r.hit.article.feed, "language": r.hit.article.language,
+             "published": iso(r.hit.article.published), "joined_by": r.method,
+             "score": r.score, "like": r.like}
+            for r in story.reports
+        ],
+    }
+
+
+def language_counts(story: Story) -> str:
+    """"EN 3 · ES 1": how many reports in each language, most first."""
+    counts: dict[str, int] = {}
+    for report in story.reports:
+        code = (report.hit.article.language or "?").upper()
+        counts[code] = counts.get(code, 0) + 1
+    return " · ".join(f"{code} {n}" for code, n in sorted(counts.items(),
+                                                         key=lambda c: (-c[1], c[0])))
+
+
+STORY_COLUMNS = (Column("latest (UTC)"), Column("reports", wrap_at=10),
+                 Column("programs / topics", wrap_at=22), Column("title", wrap_at=28),
+                 Column("story", give_way=2))
+
+
+def format_stories(stories: Sequence[Story], fmt: str, *, width: int) -> str:
+    """`stories` in `fmt`: one line (row) per story; a table fits `width` columns."""
+    if fmt == "json":
+        return json.dumps([story_record(s) for s in stories], ensure_ascii=False, indent=2)
+    if fmt == "jsonl":
+        return "\n".join(json.dumps(story_record(s), ensure_ascii=False) for s in stories)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["id", "first_published", "last_published", "reports", "languages",
+                         "programs", "topics", "title", "urls"])
+        for story in stories:
+            writer.writerow([spreadsheet_safe(cell) for cell in (
+                story.id, iso(story.first_published) or "", iso(story.last_published) or "",
+                str(len(story.reports)), "; ".join(story.languages), "; ".join(story.programs),
+                "; ".join(story.topics), story.title,
+                " ".join(r.hit.article.url or "" for r in story.reports))])
+        return out.getvalue().rstrip("\n")
+    rows = [[f"{s.last_published:%Y-%m-%d %H:%M}", f"{len(s.reports)}: {language_counts(s)}",
+             "\n".join(s.programs + s.topics), s.title, s.id] for s in stories]
+    return table(STORY_COLUMNS, rows, width)
 
 
 def feed_record(health: FeedHealth) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The read-only commands: `hits`, `feeds` and `status`.
+"""The read-only commands: `hits`, `feeds` and `status` (and `stories`: monitor/cli/stories.py).
 
 They need only the database (design §8): a config with a problem costs one warning line, never a
 refusal, so hits stay queryable and the healthcheck stays true while a running service keeps its
@@ -24,7 +24,7 @@ from monitor.cli.filters import (
     resolve_item,
     resolve_language,
 )
-from monitor.cli.output import HIT_FORMATS, format_feeds, format_hits
+from monitor.cli.output import HIT_FORMATS, format_feeds, format_hits, format_stories
 from monitor.service import assess, outage_line
 from storage.hits import SearchError, fts_query
 from storage.outages import NetworkOutages
@@ -35,7 +35,7 @@ T = TypeVar("T")
 MAX_LIMIT = 100_000   # more is a typo; `--format csv` of everything stays possible
 
 
-def _parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, str | None],
+def parsed(parse: Callable[[str], T]) -> Callable[[click.Context, click.Parameter, str | None],
                                                    T | None]:
     """A click callback running one of our parsers, whose error becomes a usage error (exit 2)."""
     def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> T | None:
@@ -56,35 +56,46 @@ def _search(text: str) -> str:
 @click.command()
 @click.option("--item", metavar="NAME",
               help="Only hits of this watch item (any case, accents optional).")
-@click.option("--since", metavar="7d|DATE", callback=_parsed(parse_since),
+@click.option("--since", metavar="7d|DATE", callback=parsed(parse_since),
               help="Only hits published since a duration ago (12h, 7d, 2w) or a date "
               "(2026-11-01).")
-@click.option("--search", metavar="TEXT", callback=_parsed(_search),
+@click.option("--search", metavar="TEXT", callback=parsed(_search),
               help='Full-text search in titles and summaries: words, "a phrase", OR, -word.')
 @click.option("--language", metavar="CODE|NAME",
               help="Only articles in this language: en, es, English, español, …")
 @click.option("--feed", metavar="NAME", help="Only articles first seen in this feed.")
 @click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=50, show_default=True,
               help="At most this many hits.")
+@click.option("--stories", "by_story", is_flag=True,
+              help="One line per story (reports of one event) instead of one per hit.")
 @click.option("--format", "fmt", type=click.Choice(HIT_FORMATS), default="table", show_default=True)
 @pass_context
 def hits(ctx: Context, item: str | None, since: datetime | None, search: str | None,
-         language: str | None, feed: str | None, limit: int, fmt: str) -> None:
+         language: str | None, feed: str | None, limit: int, by_story: bool, fmt: str) -> None:
     """Query stored hits, newest first."""
     with ctx.read_only_store() as store:
-        item_name = _item(ctx, store, item) if item is not None else None
+        name = item_name(ctx, store, item) if item is not None else None
         code = _language(store, language) if language is not None else None
         feed_name = _feed(store, feed) if feed is not None else None
-        found = store.hits.query(item=item_name, since=since, search=search, language=code,
+        found = store.hits.query(item=name, since=since, search=search, language=code,
                                  limit=limit, feed=feed_name)
         if not found and fmt == "table":
             filtered = any(x is not None for x in (item, since, search, language, feed))
             click.echo(_nothing_found(store, filtered))
             return
-    click.echo(format_hits(found, fmt, width=terminal_width()))
+        stories = store.stories.of_articles([h.article.id for h in found])
+        if by_story:
+            # The stories of the hits found, in the order their newest hit was found.
+            order = list(dict.fromkeys(stories[h.article.id] for h in found
+                                       if h.article.id in stories))
+            listed = {s.id: s for s in store.stories.query(ids=order, limit=len(order) or 1)}
+            click.echo(format_stories([listed[i] for i in order if i in listed], fmt,
+                                      width=terminal_width()))
+            return
+    click.echo(format_hits(found, fmt, width=terminal_width(), stories=stories))
 
 
-def _item(ctx: Context, store: Store, name: str) -> str:
+def item_name(ctx: Context, store: Store, name: str) -> str:
     """The item `name` means, among the watch list's items and those with stored hits."""
     # --db alone (no config needed) reads the watch list only when a name must be resolved.
     watch = ctx.read_only.watch or ()

@@ -18,6 +18,7 @@ from monitor.cli.filters import FilterError, parse_since, resolve_item
 from monitor.cli.output import iso
 from monitor.matching import ItemPlan, WatchList, backfill, fingerprint, plan
 from monitor.settings import WatchItem
+from monitor.stories import place_unplaced, rules_for
 from storage.store import Store
 
 FORMATS = ("table", "json")
@@ -116,6 +117,9 @@ def watch_backfill(ctx: Context, names: tuple[str, ...], since: datetime | None,
     with _store(ctx) as store, _progress(len(items)) as advance:
         run = backfill(store, items, since=since, now=datetime.now(UTC), dry_run=dry_run,
                        on_item_done=advance)
+        if not dry_run:   # the new hits join stories
+            place_unplaced(store, rules_for(ctx.config.stories),
+                           among=[a.id for p in run.plans for a in p.gained])
     _show(run.plans, fmt, dry_run=dry_run, since=since)
 
 

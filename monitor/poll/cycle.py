@@ -21,9 +21,10 @@ from monitor.pages import pages_wanted
 from monitor.poll import backoff as feedstate
 from monitor.poll.outage import Attempt, Outage, find_outage, reached_network
 from monitor.settings import ArticlesConfig, FeedConfig, PollingConfig
+from monitor.stories import Rules, place_hits
 from storage.errors import FetchError, ParseError, StorageError
 from storage.outages import NetworkOutages
-from storage.records import Article, FeedState, Match
+from storage.records import Article, FeedState, Hit, Match
 from storage.store import Store
 
 log = logging.getLogger("armswatch")
@@ -141,11 +142,12 @@ class Poller:
     def __init__(self, *, store: Store, watchlist: WatchList, polling: PollingConfig,
                  fetcher: FeedFetcher, parser: FeedParser,
                  clock: Callable[[], datetime] = utcnow,
-                 articles: ArticlesConfig | None = None) -> None:
+                 articles: ArticlesConfig | None = None, stories: Rules | None = None) -> None:
         """``articles``: queue the pages of new articles as each feed's ``articles`` mode
-        says; None queues none."""
+        says; None queues none. ``stories``: the rules that group hits into stories."""
         self.store = store
         self.articles = articles
+        self.stories = stories or Rules()
         self.watchlist = watchlist
         self.polling = polling
         self.fetcher = fetcher
@@ -262,10 +264,15 @@ class Poller:
             body_hash=body_hash)
         warning = feed.redact(parsed.left_out) if parsed.left_out else None
         pages = [] if self.articles is None else pages_wanted(new, feed, self.articles)
-        saved = self.store.save_feed_result(replace(new_state, warning=warning), new, matches,
-                                            pages)
-        inserted = set(saved.new_articles)
-        hit_ids = tuple(i for i in matches if i in inserted)
+        # The new hits join their stories in the same transaction as they are stored, so no hit
+        # is ever committed without a story.
+        with self.store.transaction():
+            saved = self.store.save_feed_result(replace(new_state, warning=warning), new,
+                                                matches, pages)
+            inserted = set(saved.new_articles)
+            hit_ids = tuple(i for i in matches if i in inserted)
+            place_hits(self.store, [Hit(article=a, matches=tuple(matches[a.id])) for a in new
+                                    if a.id in matches and a.id in inserted], self.stories)
         alert_ids = tuple(i for i in hit_ids
                           if any(self.watchlist.priority(m.item) == "high" for m in matches[i]))
         return FeedOutcome(feed=feed.name, status="ok", new_articles=len(inserted),

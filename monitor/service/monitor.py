@@ -28,6 +28,7 @@ from monitor.settings import (
     format_duration,
     load_config,
 )
+from monitor.stories import place_unplaced, rules_for
 from storage.errors import ConfigError, StorageError
 from storage.pages import PageTask
 from storage.store import Store
@@ -112,6 +113,7 @@ class Monitor:
     def poller(self) -> Poller:
         assert self._fetcher is not None and self._parser is not None
         return Poller(store=self.store, watchlist=self.watchlist, polling=self.config.polling,
+                      stories=rules_for(self.config.stories),
                       fetcher=self._fetcher, parser=self._parser, articles=self.config.articles)
 
     # -- live configuration ------------------------------------------------------------------
@@ -170,6 +172,8 @@ class Monitor:
             return
         now = utcnow()
         run = backfill(self.store, changed, since=now - window, now=now)
+        place_unplaced(self.store, rules_for(new.stories),   # the new hits join stories
+                       among=[a.id for p in run.plans for a in p.gained])
         for plan in run.plans:
             state = "new" if plan.item.name not in before else "changed"
             log.info("backfill: %s watch item %s matched %d stored articles (%d new matches) "

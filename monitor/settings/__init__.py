@@ -14,6 +14,7 @@ from monitor.settings.config import (
     MatchingConfig,
     PollingConfig,
     StorageConfig,
+    StoriesConfig,
     WatchItem,
     load_config,
     load_watchlist,
@@ -32,6 +33,6 @@ from monitor.settings.tables import MAX_DURATION, format_duration
 __all__ = ["CONFIG_FILES", "MAX_DURATION", "ArticleMode", "ArticlesConfig", "Config",
            "ConfigLocation", "FeedConfig",
            "MatchingConfig", "PollingConfig", "ReadOnlySettings", "Secret", "StorageConfig",
-           "WatchItem", "check_cron", "default_config_text", "default_watch_items",
+           "StoriesConfig", "WatchItem", "check_cron", "default_config_text", "default_watch_items",
            "find_config_dir", "format_duration", "load_config", "load_watchlist",
            "parse_duration", "read_for_queries", "summarise", "unreadable_config"]

@@ -43,8 +43,7 @@ from storage.errors import ConfigError
 __all__ = [
     "CONFIG_FILES", "TOP_KEYS",
     "ArticlesConfig", "ChannelConfig", "Config", "ConfigReading", "FeedConfig", "PollingConfig",
-    "StorageConfig",
-    "WatchItem",
+    "StorageConfig", "StoriesConfig", "WatchItem",
     "format_duration", "load_config", "load_watchlist", "parse_duration", "parse_size",
     "read_config_files", "summarise",
 ]
@@ -113,6 +112,12 @@ class MatchingConfig:
 
 
 @dataclass(frozen=True)
+class StoriesConfig:
+    # Reports of one event published at most this far apart can join one story (design §13).
+    window: timedelta = timedelta(hours=72)
+
+
+@dataclass(frozen=True)
 class Config:
     directory: Path
     storage: StorageConfig
@@ -125,11 +130,13 @@ class Config:
     skipped: tuple[str, ...] = ()
     matching: MatchingConfig = MatchingConfig()
     articles: ArticlesConfig = ArticlesConfig()
+    stories: StoriesConfig = StoriesConfig()
 
 
-TOP_KEYS = ("storage", "polling", "matching", "articles", "feeds", "channels")
+TOP_KEYS = ("storage", "polling", "matching", "articles", "stories", "feeds", "channels")
 STORAGE_KEYS = ("path", "keep_text")
 MATCHING_KEYS = ("backfill",)
+STORIES_KEYS = ("window",)
 POLLING_KEYS = ("interval", "concurrency", "per_host", "timeout", "parse_timeout", "max_body",
                 "max_redirects", "max_entries", "max_interval", "user_agent",
                 "allow_private_addresses")
@@ -224,6 +231,7 @@ def _read_config(document: dict[str, object], directory: Path,
     polling = _read_polling(top.table("polling"))
     matching = _read_matching(top.table("matching"))
     articles = read_articles(top.table("articles"))
+    stories = _read_stories(top.table("stories"))
     feeds = _read_feeds(top, Table(document, (), report), polling.interval, environ)
     watch_names = None if watch is None else [item.name for item in watch]
     channels = [read_channel(t, watch_names, DEFAULT_BACKLOG) for t in top.tables("channels")]
@@ -232,7 +240,7 @@ def _read_config(document: dict[str, object], directory: Path,
     kept = tuple(c for i, c in enumerate(channels) if i not in skipped)
     return Config(directory=directory, storage=storage, polling=polling, feeds=feeds,
                   channels=kept, watch=watch or (), skipped=tuple(quiet), matching=matching,
-                  articles=articles)
+                  articles=articles, stories=stories)
 
 
 def _channels_to_skip(data: dict[str, object], missing: list[tuple[KeyPath, str]],
@@ -289,6 +297,16 @@ def _read_matching(table: Table | None) -> MatchingConfig:
         return MatchingConfig()
     table.check_keys(MATCHING_KEYS)
     return MatchingConfig(backfill=_duration_or_off(table, "backfill", MatchingConfig.backfill))
+
+
+def _read_stories(table: Table | None) -> StoriesConfig:
+    if table is None:
+        return StoriesConfig()
+    table.check_keys(STORIES_KEYS)
+    # At least an hour (a wire story's reprints come within minutes, a translation within hours)
+    # and at most 30 days, beyond which "one event" means little and the index grows.
+    return StoriesConfig(window=table.duration("window", StoriesConfig.window,
+                                               low=timedelta(hours=1), high=timedelta(days=30)))
 
 
 def _read_polling(table: Table | None) -> PollingConfig:
