@@ -16,11 +16,16 @@ _BARS = "▁▂▃▄▅▆▇█"
 @dataclass(frozen=True)
 class Series:
     item: str
-    counts: tuple[int, ...]       # one per week of the trend, oldest first
+    counts: tuple[int, ...]       # articles, one per week of the trend, oldest first
+    stories: tuple[int, ...] = ()  # the stories they belong to, the same weeks
 
     @property
     def this_week(self) -> int:
         return self.counts[-1] if self.counts else 0
+
+    @property
+    def stories_this_week(self) -> int:
+        return self.stories[-1] if self.stories else 0
 
     @property
     def last_week(self) -> int:
@@ -55,11 +60,14 @@ class Trend:
 def trend_of(counts: Sequence[WeekCount]) -> Trend:
     """The counts of ``storage.trends.weekly_counts`` (items in order, weeks oldest first)."""
     mondays = tuple(sorted({c.monday for c in counts}))
-    by_item: dict[str, dict[date, int]] = {}
+    by_item: dict[str, dict[date, WeekCount]] = {}
     for count in counts:
-        by_item.setdefault(count.item, {})[count.monday] = count.articles
-    return Trend(mondays, tuple(Series(item, tuple(weeks.get(m, 0) for m in mondays))
-                                for item, weeks in by_item.items()))
+        by_item.setdefault(count.item, {})[count.monday] = count
+    none = {m: WeekCount("", m, 0, 0) for m in mondays}
+    return Trend(mondays, tuple(
+        Series(item, tuple(weeks.get(m, none[m]).articles for m in mondays),
+               tuple(weeks.get(m, none[m]).stories for m in mondays))
+        for item, weeks in by_item.items()))
 
 
 def sparkline(counts: Sequence[int]) -> str:

@@ -24,13 +24,13 @@ class Sizes:
     query_articles: int
     query_runs: int
     backfill_articles: int   # the whole watch list is backfilled over this many
+    stories_articles: int    # hits in one stories window
+    stories_new: int         # new hits placed among them, one at a time
     extraction_pages: int | None = None   # pages of the shared benchmark (None: all 181)
     extraction_runs: int = 1
     pages: int = 1_000       # article pages in the pages figure ...
     page_hosts: int = 50     # ... over this many loopback hosts
     page_delay: float = 0.2  # seconds between two requests to one host
-    stories_articles: int    # hits in one stories window
-    stories_new: int         # new hits placed among them, one at a time
 
 
 FULL = Sizes("full", feeds=1_000, items=25, sequential=200, concurrency=50, cycle_runs=2,

@@ -8,7 +8,9 @@ A week is the ISO week of the article's published time in UTC, from Monday 00:00
 23:59:59. Every article has a published time: an entry without a date is stored with the time it
 was fetched (``monitor/feeds/entries.py``, ``clamp_date``), so it counts in the week it was first
 seen. Backfilled matches (design §14) count in the week their article was published, like any
-other. Stories (design §13) are meant to be counted here too, beside ``articles``.
+other. Beside the articles, the stories (design §13) they belong to: one event reported by twenty
+outlets is twenty articles and one story. A story with reports in two weeks counts in both; a hit
+stored before stories existed, and never regrouped, counts as a story of its own.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ MAX_WEEKS = 520   # ten years: more is a typo, and a chart no one can read
 _WEEKLY = """
 SELECT m.item AS item,
        date(a.published, 'weekday 0', '-6 days') AS monday,
-       count(DISTINCT a.id) AS articles
+       count(DISTINCT a.id) AS articles,
+       count(DISTINCT coalesce(s.story_id, 'article:' || a.id)) AS stories
 FROM articles AS a INDEXED BY articles_published
 JOIN matches AS m ON m.article_id = a.id
+LEFT JOIN story_articles AS s ON s.article_id = a.id
 WHERE a.published >= ? AND a.published < ?
 GROUP BY m.item COLLATE NOCASE, monday
 """
@@ -40,10 +44,12 @@ GROUP BY m.item COLLATE NOCASE, monday
 WEEKLY_COUNTS_SQL = """
 SELECT strftime('%Y', monday, '+3 days') || '-W' ||
          printf('%02d', (strftime('%j', monday, '+3 days') - 1) / 7 + 1) AS week,
-       item, articles, monday AS week_start
+       item, articles, stories, monday AS week_start
 FROM (SELECT m.item AS item, date(a.published, 'weekday 0', '-6 days') AS monday,
-             count(DISTINCT a.id) AS articles
+             count(DISTINCT a.id) AS articles,
+             count(DISTINCT coalesce(s.story_id, 'article:' || a.id)) AS stories
       FROM articles AS a JOIN matches AS m ON m.article_id = a.id
+      LEFT JOIN story_articles AS s ON s.article_id = a.id
       WHERE a.published >= date('now', 'weekday 0', '-6 days', '-77 days')
       GROUP BY m.item, monday)
 ORDER BY week_start DESC, articles DESC, item
@@ -52,11 +58,13 @@ ORDER BY week_start DESC, articles DESC, item
 
 @dataclass(frozen=True)
 class WeekCount:
-    """How many distinct articles matched ``item`` in the ISO week beginning ``monday``."""
+    """How many distinct articles matched ``item`` in the ISO week beginning ``monday``, and
+    in how many stories."""
 
     item: str
     monday: date
     articles: int
+    stories: int = 0
 
     @property
     def week(self) -> str:
@@ -95,11 +103,13 @@ def weekly_counts(conn: sqlite3.Connection, *, items: Sequence[str], weeks: int,
     start = datetime.combine(mondays[0], datetime.min.time(), UTC)
     end = datetime.combine(mondays[-1] + timedelta(weeks=1), datetime.min.time(), UTC)
     wanted = {item.casefold(): item for item in reversed(items)}   # the first spelling wins
-    found: dict[tuple[str, date], int] = {}
-    for item, monday, articles in conn.execute(_WEEKLY, (time_text(start), time_text(end))):
+    found: dict[tuple[str, date], tuple[int, int]] = {}
+    for item, monday, articles, stories in conn.execute(_WEEKLY,
+                                                         (time_text(start), time_text(end))):
         name = wanted.get(item.casefold())
         if name is not None:
             key = (name, date.fromisoformat(monday))
-            found[key] = found.get(key, 0) + int(articles)
-    return [WeekCount(item, monday, found.get((item, monday), 0))
+            before = found.get(key, (0, 0))
+            found[key] = (before[0] + int(articles), before[1] + int(stories))
+    return [WeekCount(item, monday, *found.get((item, monday), (0, 0)))
             for item in dict.fromkeys(items) for monday in mondays]

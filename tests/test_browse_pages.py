@@ -17,7 +17,8 @@ from PIL import Image, ImageStat
 from test_browse import ARTIFACTS, CHROMIUM, serving
 
 from alerts.chart import PALETTE
-from storage.records import Article, FeedState, Match
+from monitor.stories import Rules, place_hits
+from storage.records import Article, FeedState, Hit, Match
 from storage.store import Store
 from storage.trends import week_label, weekly_counts
 
@@ -43,7 +44,8 @@ def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("serve") / "armswatch.db"
     hits: list[tuple[Article, list[Match]]] = [
         (article("mf-1", LONG_TITLE, days_ago=0,
-                 summary="La Misión Cortafuegos aseguró 120 fusiles rastreados con eTrace."),
+                 summary="La Misión Cortafuegos aseguró 120 fusiles rastreados con eTrace en "
+                         "Nogales, Sonora."),
          [evidence("Mission Firewall", "Misión Cortafuegos", "title",
                    "Misión Cortafuegos: México y Estados Unidos refuerzan el rastreo"),
           evidence("Mission Firewall", "Misión Cortafuegos", "summary",
@@ -51,6 +53,14 @@ def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
           evidence("eTrace", "eTrace", "summary", "120 fusiles rastreados con eTrace."),
           evidence("Arms trafficking", "tráfico de armas", "summary",
                    "contra el tráfico de armas", kind="topic")]),
+        # The same event, reported in English: one story with mf-1 (design §13).
+        (article("mf-en", "Mission Firewall: 120 rifles traced with eTrace", days_ago=0.1,
+                 feed="Feed EN", language="en",
+                 summary="Mission Firewall seized 120 rifles in Nogales, Sonora, traced with "
+                         "eTrace."),
+         [evidence("Mission Firewall", "Mission Firewall", "title",
+                   "Mission Firewall: 120 rifles traced with eTrace"),
+          evidence("eTrace", "eTrace", "title", "120 rifles traced with eTrace")]),
         (Article(id="evil", feed="Feed ES", guid="evil", url="javascript:alert(1)",
                  canonical_url=None, title='<script>alert("x")</script> Misión Cortafuegos',
                  summary="", content="", published=NOW - timedelta(days=3),
@@ -76,6 +86,7 @@ def db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
             store.save_feed_result(FeedState(name=feed, url=f"https://feeds.example/{feed[-2:]}",
                                              status="ok"),
                                    [a for a, _ in mine], {a.id: m for a, m in mine})
+        place_hits(store, [Hit(article=a, matches=tuple(m)) for a, m in hits], Rules())
     return path
 
 
@@ -120,11 +131,18 @@ def test_every_hit_has_a_readable_article_page(base_url: str) -> None:
     assert page.count('<div class="match">') == 4
     assert "<mark>Misión Cortafuegos</mark> aseguró 120 fusiles" in page
     assert "“tráfico de armas” in the summary" in page
-    assert "Other reports of this story" not in page     # stories come with issue 12
+    # The other report of its story, in English, linked to its own page.
+    others = page[page.index("Other reports of this story"):]
+    assert ('<a href="/armswatch/hits/mf-en">Mission Firewall: 120 rifles traced with eTrace</a>'
+            " — Feed EN") in others and "English" in others
+    assert others.count("<li>") == 1
+    english = get(f"{base_url}/armswatch/hits/mf-en").text
+    assert '<a href="/armswatch/hits/mf-1">' in english
     hostile = get(f"{base_url}/armswatch/hits/evil").text
     assert "<script>alert" not in hostile and "&lt;script&gt;alert" in hostile
     assert "<img src=x" not in hostile and "&lt;img src=x onerror=alert(1)&gt;" in hostile
     assert "javascript:" not in hostile and "read it at the source" not in hostile
+    assert "Other reports of this story" not in hostile     # a story of one report
     missing = get(f"{base_url}/armswatch/hits/no-such-id")
     assert missing.status_code == 404 and "No hit has this id" in missing.text
 

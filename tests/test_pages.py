@@ -278,3 +278,18 @@ def test_migration_0007_keeps_stored_matches_and_indexes_the_body(tmp_path: Path
         assert store.db.execute("SELECT count(*) FROM articles_fts WHERE articles_fts MATCH"
                                 " 'body : southbound'").fetchone() == (1,)
         assert store.db.execute("SELECT count(*) FROM hits").fetchone() == (1,)
+
+
+def test_a_hit_found_in_the_page_belongs_to_a_story(
+        tmp_path: Path, feed_server: FeedServer, publisher: FeedServer) -> None:
+    link = article_page(publisher, "/2026/11/rifles-nogales")
+    folder = write_site_config(tmp_path / "config",
+                               {"Headlines": (headline_feed(feed_server, link), "auto")})
+    run(folder, "poll")
+    (article_id,) = rows(folder, "SELECT DISTINCT article_id FROM matches")[0]
+    # Every hit belongs to exactly one story (design §13), a hit from article text too.
+    assert rows(folder, "SELECT count(*) FROM story_articles WHERE article_id = ?",
+                article_id) == [(1,)]
+    stories = json.loads(run(folder, "stories", "--format", "json").output)
+    assert [[a["title"] for a in s["articles"]] for s in stories] == [[f"{PLAIN_HEADLINE} (1)"]]
+    assert "Mission Firewall" in stories[0]["programs"]

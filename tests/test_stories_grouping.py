@@ -10,7 +10,7 @@ from builders import NOW, SHIPPED_WATCH, article
 
 from monitor.matching import WatchList
 from monitor.stories import Grouper, Rules, evidence_of, group, story_id
-from monitor.stories.text import dates, names, numbers
+from monitor.stories.text import BODY_LEAD_CHARACTERS, dates, grouping_text, names, numbers
 from storage.records import Article
 
 WATCH = WatchList(SHIPPED_WATCH)
@@ -120,3 +120,31 @@ def test_a_key_every_hit_shares_finds_no_candidates() -> None:
     grouper.add(b)
     # Now each key is shared by two hits, over the cap: a third report finds nothing.
     assert grouper.near(b.keys(), NOW - rules.window, NOW + rules.window, 1) == []
+
+
+def test_a_headline_only_report_joins_through_the_lead_of_its_fetched_page() -> None:
+    # A Spanish headline that shares nothing with the English report but the program; the
+    # page's lead carries the numbers, place and names that tell the same event.
+    headline_only = replace(
+        hit(6, "Misión Cortafuegos: golpe en la frontera", "", hours=2, language="es"),
+        body="Elementos del Ejército aseguraron 86 rifles y 14 mil 500 cartuchos en la garita "
+             "Mariposa de Nogales, Sonora.\n\n" + "Antecedentes de la relación bilateral. " * 200)
+    without_page = replace(headline_only, body="")
+    assert grouping_text(without_page) == (headline_only.title, "")
+    title, rest = grouping_text(headline_only)
+    assert rest.startswith("Elementos del Ejército") and len(rest) <= BODY_LEAD_CHARACTERS
+    placed = group([evidence(SEIZURE_EN), evidence(headline_only)], Rules())
+    assert placed[1].story_id == placed[0].story_id and placed[1].link.method == "evidence"
+    alone = group([evidence(SEIZURE_EN), evidence(without_page)], Rules())
+    assert alone[1].story_id != alone[0].story_id
+
+
+def test_a_page_is_not_read_past_its_lead_nor_when_the_feed_gave_text() -> None:
+    # Background far down a page names everything the beat names: not read.
+    body = "Officials met on Tuesday. " * 100 + "Nogales Sonora 86 rifles 14,500 rounds."
+    headline_only = replace(hit(7, "Mission Firewall update", ""), body=body)
+    assert "Nogales" not in grouping_text(headline_only)[1]
+    # A feed that gives the article's text: the page adds nothing to read.
+    full = replace(SEIZURE_EN, content="Troops searched every southbound truck. " * 40)
+    with_page = replace(full, body="Page text that the feed's own text makes unneeded.")
+    assert grouping_text(with_page) == grouping_text(full)

@@ -7,6 +7,7 @@ import io
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from alerts.chart import MAX_SERIES, PALETTE, alt_text, chart_spec, render_png
 from alerts.trend import Series, Trend, signed, sparkline, trend_of
 from monitor.cli.commands import cli
 from monitor.feeds.entries import entry_to_article
-from storage.records import Article, FeedState, Match
+from monitor.stories import Rules, place_hits
+from storage.records import Article, FeedState, Hit, Match
 from storage.store import Store
 from storage.trends import WeekCount, week_label, week_starts, weekly_counts
 
@@ -131,7 +133,8 @@ def test_counts_equal_the_stored_hits_week_by_week(store: Store) -> None:
 def test_items_are_matched_in_any_case_and_unknown_ones_are_zero(store: Store) -> None:
     save(store, (article("x", NOW - timedelta(hours=1)), [match("eTrace")]))
     found = weekly_counts(store.db.conn, items=["ETRACE", "Nothing Yet"], weeks=1, now=NOW)
-    assert found == [WeekCount("ETRACE", W48, 1), WeekCount("Nothing Yet", W48, 0)]
+    # A hit in no story (stored before stories, never regrouped) is a story of its own.
+    assert found == [WeekCount("ETRACE", W48, 1, 1), WeekCount("Nothing Yet", W48, 0, 0)]
 
 
 def test_weeks_out_of_range_are_refused(store: Store) -> None:
@@ -231,7 +234,7 @@ def test_trends_table_fits_80_columns_with_a_sparkline(db: Path) -> None:
     [firewall] = [line for line in lines if line.startswith("Mission Firewall ")]
     assert "▁" in firewall and "█" in firewall
     [group] = [line for line in lines if line.startswith("Security Implementation Group")]
-    assert group.split()[-4:] == ["0", "1", "\u22121", "1"]
+    assert group.split()[-4:] == ["0", "0", "\u22121", "1"]   # this week, stories, change, total
     assert any(line.startswith("Ghost guns ") for line in lines)   # no articles: zeros
 
 
@@ -245,8 +248,8 @@ def test_trends_json_and_csv_match_the_stored_hits(db: Path) -> None:
                                                           ("Mission Firewall", 1)]
     assert rows[-1]["week"] == week_label(this) and rows[-2]["week_start"] == last.isoformat()
     csv_out = run(db, "--format", "csv", "--item", "eTrace", "--weeks", "1")
-    assert csv_out.output.splitlines() == ["item,week,week_start,articles",
-                                           f"eTrace,{week_label(this)},{this.isoformat()},0"]
+    assert csv_out.output.splitlines() == ["item,week,week_start,articles,stories",
+                                           f"eTrace,{week_label(this)},{this.isoformat()},0,0"]
 
 
 def test_trends_writes_the_chart(db: Path, tmp_path: Path) -> None:
@@ -278,3 +281,20 @@ def test_bad_input_is_refused_in_one_line_and_the_database_survives(db: Path,
         assert denied.exit_code == 1 and "Permission denied" in denied.output
     with Store.open(db) as store:
         assert store.hits.count() == 2
+
+
+def test_reports_of_one_event_count_as_one_story(store: Store) -> None:
+    lead = ("Troops found 86 rifles and 14,500 rounds at the Mariposa crossing in Nogales, "
+            "Sonora, the first large seizure credited to Mission Firewall.")
+    reports = [replace(article(key, NOW - timedelta(hours=hours)),
+                       title="Soldiers seize 86 rifles at Nogales crossing", summary=lead)
+               for key, hours in (("wire", 5), ("reprint", 4), ("paper", 3))]
+    other = replace(article("policy", NOW - timedelta(hours=2)),
+                    title="State Department adds $12 million to Mission Firewall",
+                    summary="WASHINGTON - Scanners for the border, Deputy Secretary Landau said.")
+    hits = [(a, [match("Mission Firewall")]) for a in (*reports, other)]
+    save(store, *hits)
+    place_hits(store, [Hit(article=a, matches=tuple(m)) for a, m in hits], Rules())
+    [found] = weekly_counts(store.db.conn, items=["Mission Firewall"], weeks=1, now=NOW)
+    assert (found.articles, found.stories) == (4, 2)
+    assert trend_of([found]).series[0].stories_this_week == 2

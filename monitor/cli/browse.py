@@ -89,9 +89,9 @@ async def _article(datasette: Datasette, request: Request) -> Response:
         lambda conn: browse_pages.article(conn, article_id))
     if page is None:
         raise NotFound("No hit has this id: it matched nothing, or it is not stored.")
-    # Issue 12 (stories) adds "other_reports" here: the template shows them when given.
     return Response.html(await datasette.render_template(
-        "armswatch_article.html", {"article": page, "database": name}, request=request))
+        "armswatch_article.html", {"article": page, "database": name,
+                                   "other_reports": page["other_reports"]}, request=request))
 
 
 def _trend_of(request: Request) -> browse_pages.TrendRequest:

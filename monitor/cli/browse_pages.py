@@ -26,7 +26,16 @@ from storage.trends import MAX_WEEKS, weekly_counts
 TREND_WEEKS = (12, 26, 52)       # the choices the trend page links to
 KINDS = ("program", "topic")
 
-_FIELD_ORDER = "CASE field WHEN 'title' THEN 0 WHEN 'summary' THEN 1 ELSE 2 END"
+_FIELD_ORDER = ("CASE field WHEN 'title' THEN 0 WHEN 'summary' THEN 1 WHEN 'content' THEN 2"
+                " ELSE 3 END")
+# The other reports of an article's story (design §13), earliest first.
+_OTHER_REPORTS = """
+SELECT a.id, a.title, a.feed, a.language, sa.published, sa.method
+FROM story_articles AS sa JOIN articles AS a ON a.id = sa.article_id
+WHERE sa.story_id = (SELECT story_id FROM story_articles WHERE article_id = ?)
+  AND sa.article_id != ?
+ORDER BY sa.published, a.id
+"""
 
 
 def article(conn: sqlite3.Connection, article_id: str) -> dict[str, Any] | None:
@@ -59,6 +68,11 @@ def article(conn: sqlite3.Connection, article_id: str) -> dict[str, Any] | None:
                      "field": m["field"], "backfilled": m["backfill_id"] is not None,
                      "snippet_html": marked(m["snippet"], [m["term"]], _mark, escape)}
                     for m in matches],
+        "other_reports": [{"id": r["id"], "title": r["title"] or "(untitled)",
+                           "source": r["feed"], "published": _shown_time(r["published"]),
+                           "language": language(r["language"]) if r["language"] else "unknown",
+                           "joined_by": r["method"]}
+                          for r in _rows(conn, _OTHER_REPORTS, [article_id, article_id])],
     }
 
 

@@ -31,7 +31,8 @@ from storage.store import Store
 from storage.trends import MAX_WEEKS, weekly_counts
 
 TREND_FORMATS = ("table", "json", "csv")
-_NUMBERS = (Column("this week", right=True), Column("last week", right=True),
+# Last week's count is this week's less the change: its column made room for the stories.
+_NUMBERS = (Column("this week", right=True), Column("stories", right=True),
             Column("change", right=True), Column("total", right=True))
 _ITEM_WRAP = 30        # the longest default item name (29) never wraps
 _FEWEST_BARS = 4     # a sparkline narrower than this says nothing
@@ -60,7 +61,7 @@ def trends(ctx: Context, weeks: int, items: tuple[str, ...], fmt: str,
         write_png(png, render_png(trend))
     if fmt == "json":
         click.echo(json.dumps([{"item": c.item, "week": c.week, "week_start": c.monday.isoformat(),
-                                "articles": c.articles} for c in counts],
+                                "articles": c.articles, "stories": c.stories} for c in counts],
                               ensure_ascii=False, indent=2))
     elif fmt == "csv":
         click.echo(trend_csv(trend))
@@ -106,7 +107,7 @@ def trend_table(trend: Trend, width: int) -> str:
     heading = wrap_lines([heading], width)
     if not trend.series:
         return heading + "\nNo watch items: the watch list cannot be read and no hits are stored."
-    numbers = [[str(s.this_week), str(s.last_week), signed(s.change), str(s.total)]
+    numbers = [[str(s.this_week), str(s.stories_this_week), signed(s.change), str(s.total)]
                for s in trend.series]
     fixed = sum(max(len(c.header), *(len(row[i]) for row in numbers))
                 for i, c in enumerate(_NUMBERS))
@@ -123,8 +124,10 @@ def trend_table(trend: Trend, width: int) -> str:
 def trend_csv(trend: Trend) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["item", "week", "week_start", "articles"])
+    writer.writerow(["item", "week", "week_start", "articles", "stories"])
     for series in trend.series:
-        for week, monday, count in zip(trend.weeks, trend.mondays, series.counts, strict=True):
-            writer.writerow([spreadsheet_safe(series.item), week, monday.isoformat(), count])
+        for week, monday, count, stories in zip(trend.weeks, trend.mondays, series.counts,
+                                                series.stories, strict=True):
+            writer.writerow([spreadsheet_safe(series.item), week, monday.isoformat(), count,
+                             stories])
     return out.getvalue().rstrip("\n")

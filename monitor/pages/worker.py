@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ from monitor.pages.robots import RobotsCache, RobotsFetch, RobotsRules
 from monitor.settings import ArticlesConfig, FeedConfig
 from storage.errors import FetchError, StorageError
 from storage.pages import PageTask
+from storage.records import Hit
 from storage.store import Store
 
 log = logging.getLogger("armswatch")
@@ -71,7 +72,11 @@ class PageWorker:
     def __init__(self, *, store: Store, fetcher: PageFetcher, watchlist: WatchList,
                  feeds: Mapping[str, FeedConfig], settings: ArticlesConfig,
                  pacer: HostPacer, robots: RobotsCache,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime],
+                 on_new_hit: Callable[[Hit], None] | None = None) -> None:
+        """``on_new_hit``: called inside the transaction that stores the body of an article it
+        made a hit, so the service can give the hit its story (design §13) in that same
+        transaction; pages come before stories, so the worker does not do it itself."""
         self.store = store
         self.fetcher = fetcher
         self.watchlist = watchlist
@@ -80,6 +85,7 @@ class PageWorker:
         self.pacer = pacer
         self.robots = robots
         self.clock = clock
+        self.on_new_hit = on_new_hit
 
     async def work(self, tasks: Sequence[PageTask], *, deadline: float | None = None,
                    stopped: Callable[[], bool] = lambda: False,
@@ -185,8 +191,11 @@ class PageWorker:
         text = page.text.strip()
         reason = "paywall" if page.paywalled else None if text else "empty"
         matches = self.watchlist.match(article.title, article.summary, article.content, text)
-        became_hit = self.store.pages.store_body(task.article_id, text, matches,
-                                                 now=self.clock(), reason=reason)
+        with self.store.transaction():
+            became_hit = self.store.pages.store_body(task.article_id, text, matches,
+                                                     now=self.clock(), reason=reason)
+            if became_hit and self.on_new_hit is not None:
+                self.on_new_hit(Hit(article=replace(article, body=text), matches=tuple(matches)))
         if reason is None:
             report.bodies += 1
         else:

@@ -28,9 +28,10 @@ from monitor.settings import (
     format_duration,
     load_config,
 )
-from monitor.stories import place_unplaced, rules_for
+from monitor.stories import place_hits, place_unplaced, rules_for
 from storage.errors import ConfigError, StorageError
 from storage.pages import PageTask
+from storage.records import Hit
 from storage.store import Store
 
 log = logging.getLogger("armswatch")
@@ -239,7 +240,11 @@ class Monitor:
                           watchlist=self.watchlist,
                           feeds={f.name: f for f in self.config.feeds},
                           settings=self.config.articles, pacer=self._pacer,
-                          robots=self._robots, clock=utcnow)
+                          robots=self._robots, clock=utcnow, on_new_hit=self._place_hit)
+
+    def _place_hit(self, hit: Hit) -> None:
+        """A hit found in an article's page joins its story, in the transaction storing it."""
+        place_hits(self.store, [hit], rules_for(self.config.stories))
 
     async def fetch_pages(self, first: Sequence[str] = (), *, budget: timedelta,
                           stopped: Callable[[], bool] = lambda: False,

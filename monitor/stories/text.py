@@ -16,6 +16,8 @@ from storage.records import Article
 LEAD_WORDS = 80          # words after the headline that count as the lead for shingles
 SHINGLE = 3              # words per shingle (shingles() joins three)
 LEAD_CHARACTERS = 4_000  # more than LEAD_WORDS words take
+# A fetched page's opening paragraphs: where a news report says who, what, where and when.
+BODY_LEAD_CHARACTERS = 1_500
 _WORD = re.compile(r"[^\W_]+")
 _MONTHS = {
     "january": 1, "jan": 1, "enero": 1, "february": 2, "feb": 2, "febrero": 2, "march": 3,
@@ -53,11 +55,23 @@ eeuu eu american americans estadounidense estadounidenses government gobierno fe
 
 
 def grouping_text(article: Article) -> tuple[str, str]:
-    """The headline, and the text after it that grouping reads (the feed's summary and content).
+    """The headline, and the text after it that grouping reads: the feed's summary and content,
+    and, for an item that gave little text of its own, the lead of its fetched page (design §12).
 
-    The one place to change when more of an article should count (a fetched page's body)."""
+    Only the page's lead: the rest of an article (background, earlier events, quotes) names
+    what every report on the beat names, and would join unrelated events."""
     rest = " ".join(part for part in (article.summary, article.content) if part)
+    if article.body and len(rest) < BODY_LEAD_CHARACTERS:
+        rest = f"{rest} {_lead(article.body, BODY_LEAD_CHARACTERS - len(rest))}".strip()
     return article.title, rest
+
+
+def _lead(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, cut at a word boundary."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return cut.rsplit(None, 1)[0] if " " in cut else cut
 
 
 def fold(text: str) -> str:
