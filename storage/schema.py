@@ -248,17 +248,23 @@ def _fts_triggers(fields: tuple[str, ...]) -> list[str]:
             f'CREATE TRIGGER "articles_au" AFTER UPDATE ON "articles" BEGIN {delete} {insert} END']
 
 
-@MIGRATIONS(name="0006_backfills")
-def add_backfills(db: Database) -> None:
+def _recreate_fts(db: Database, fields: tuple[str, ...]) -> None:
+    """The full-text index made again over ``fields`` of ``articles``, with its triggers.
+    Shared by the migrations that widen it; the statements are those 0006 shipped with."""
     for trigger in ("articles_ai", "articles_ad", "articles_au"):
         db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
     db.execute("DROP TABLE articles_fts")
-    names = ", ".join(f'"{f}"' for f in _FTS_FIELDS)
+    names = ", ".join(f'"{f}"' for f in fields)
     db.execute(f'CREATE VIRTUAL TABLE "articles_fts" USING FTS5 ({names},'
                " tokenize='unicode61 remove_diacritics 2', content=\"articles\")")
     db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
-    for trigger in _fts_triggers(_FTS_FIELDS):
+    for trigger in _fts_triggers(fields):
         db.execute(trigger)
+
+
+@MIGRATIONS(name="0006_backfills")
+def add_backfills(db: Database) -> None:
+    _recreate_fts(db, _FTS_FIELDS)
     db.execute(_BACKFILLS)
     db.execute("ALTER TABLE matches ADD COLUMN backfill_id INTEGER REFERENCES backfills(id)")
     db.execute("CREATE INDEX matches_backfill ON matches(backfill_id)"
@@ -304,15 +310,7 @@ _MATCHES_WITH_BODY = """CREATE TABLE matches_new (
 @MIGRATIONS(name="0007_article_pages")
 def add_article_pages(db: Database) -> None:
     db.execute("ALTER TABLE articles ADD COLUMN body TEXT NOT NULL DEFAULT ''")
-    for trigger in ("articles_ai", "articles_ad", "articles_au"):
-        db.execute(f'DROP TRIGGER IF EXISTS "{trigger}"')
-    db.execute("DROP TABLE articles_fts")
-    names = ", ".join(f'"{f}"' for f in _BODY_FTS_FIELDS)
-    db.execute(f'CREATE VIRTUAL TABLE "articles_fts" USING FTS5 ({names},'
-               " tokenize='unicode61 remove_diacritics 2', content=\"articles\")")
-    db.execute("INSERT INTO articles_fts (articles_fts) VALUES ('rebuild')")
-    for trigger in _fts_triggers(_BODY_FTS_FIELDS):
-        db.execute(trigger)
+    _recreate_fts(db, _BODY_FTS_FIELDS)
     db.execute("DROP VIEW hits")
     db.execute(_MATCHES_WITH_BODY)
     db.execute("INSERT INTO matches_new (article_id, item, kind, term, field, snippet,"

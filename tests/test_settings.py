@@ -315,6 +315,8 @@ def test_summarise(tmp_path: Path) -> None:
     assert lines[0] == f"config: {tmp_path}"
     assert "database: data/test.db" in lines
     assert "feeds: 3" in lines
+    assert "article pages: 8 at once, 2 per host, 1s apart per host" in lines
+    assert "stories: reports of one event up to 3d apart" in lines
     assert "  InSight Crime: every 1h" in lines
     assert "  Border Report: every 15m [en]" in lines
     assert "watch items: 3 (2 programs, 1 topic)" in lines

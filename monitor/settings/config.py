@@ -194,6 +194,7 @@ def summarise(config: Config) -> list[str]:
         f"once ({polling.per_host} per host), timeout {format_duration(polling.timeout)}",
         f"article pages: {config.articles.concurrency} at once, {config.articles.per_host} per "
         f"host, {format_duration(config.articles.delay)} apart per host",
+        f"stories: reports of one event up to {format_duration(config.stories.window)} apart",
         f"feeds: {len(config.feeds)}",
     ]
     if polling.allow_private_addresses:
