@@ -92,6 +92,13 @@ class PageQueue:
         return [t for t in tasks if t.article_id in wanted] + \
             [t for t in tasks if t.article_id not in wanted]
 
+    def due_count(self, now: datetime) -> int:
+        """How many pending rows are due by ``now``."""
+        with self.store.translated():
+            return int(self.store.db.execute(
+                "SELECT count(*) FROM article_pages WHERE state = 'pending' AND next_attempt <= ?",
+                [time_text(now)]).fetchone()[0])
+
     def claim(self, article_id: str) -> bool:
         """Mark a pending row ``fetching`` (one attempt more); False if it is not pending."""
         with self.store.transaction() as db:

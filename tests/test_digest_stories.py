@@ -26,7 +26,7 @@ from test_digest_support import (
 )
 
 from alerts.delivery import deliver_pending
-from monitor.stories import Rules, place_articles
+from monitor.stories import Rules, place_unplaced
 from storage.records import Article, Match
 from storage.store import Store
 
@@ -69,7 +69,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def store_as_polled(store: Store, reports: list[tuple[Article, list[Match]]]) -> None:
     for article, found in reports:
         seed(store, [(article, found)], feed=article.feed)
-        place_articles(store, [article.id], Rules())
+        place_unplaced(store, Rules(), among=[article.id])
 
 
 def test_the_file_channel_lists_each_story_once_with_the_others_folded(

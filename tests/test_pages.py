@@ -293,3 +293,21 @@ def test_a_hit_found_in_the_page_belongs_to_a_story(
     stories = json.loads(run(folder, "stories", "--format", "json").output)
     assert [[a["title"] for a in s["articles"]] for s in stories] == [[f"{PLAIN_HEADLINE} (1)"]]
     assert "Mission Firewall" in stories[0]["programs"]
+
+
+def test_the_queue_counts_only_the_rows_due_now(tmp_path: Path) -> None:
+    from test_digest_support import NOW, article, open_store, seed
+
+    with open_store(tmp_path) as store:
+        articles = [article(str(n), title=f"{PLAIN_HEADLINE} {n}") for n in range(4)]
+        seed(store, [(a, []) for a in articles])
+        store.pages.enqueue(
+            [PageRequest(a.id, a.feed, f"https://news.example/{a.id}", host="news.example")
+             for a in articles[:3]]
+            + [PageRequest(articles[3].id, articles[3].feed, None, reason="unresolvable link")],
+            NOW)
+        store.pages.finish_without_body(articles[2].id, state="pending", reason="http status",
+                                        now=NOW, retry_at=NOW + timedelta(minutes=10))
+        # Two due now; one waits for its retry; the skipped row is never due.
+        assert store.pages.due_count(NOW) == len(store.pages.due(NOW)) == 2
+        assert store.pages.due_count(NOW + timedelta(minutes=10)) == 3

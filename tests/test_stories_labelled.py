@@ -15,7 +15,7 @@ import pytest
 from builders import SHIPPED_WATCH, labelled_reports
 
 from monitor.matching import WatchList
-from monitor.stories import Rules, place_articles, rebuild
+from monitor.stories import Rules, place_unplaced, rebuild
 from storage.records import Article, FeedState
 from storage.store import Store
 
@@ -69,7 +69,7 @@ def grouped(tmp_path: Path, name: str, *, shuffle: int | None = None) -> dict[st
         random.Random(shuffle).shuffle(reports)
     with Store.open(tmp_path / f"{name}-{shuffle}.db") as store:
         ids = store_reports(store, reports)
-        place_articles(store, ids, Rules())   # a backlog polled at once
+        place_unplaced(store, Rules(), among=ids)   # a backlog polled at once
         return store.stories.of_articles(ids)
 
 
@@ -107,7 +107,7 @@ def test_a_rebuild_regroups_alike_and_is_deterministic(tmp_path: Path) -> None:
         ids = []
         for article in sorted((a for a, _ in labelled), key=lambda a: a.published):
             ids += store_reports(store, [article])
-            place_articles(store, ids[-1:], Rules())
+            place_unplaced(store, Rules(), among=ids[-1:])
         rebuild(store, Rules())
         once = store.stories.of_articles(ids)
         rebuild(store, Rules())

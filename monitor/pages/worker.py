@@ -26,7 +26,7 @@ from monitor.pages.pacing import HostPacer
 from monitor.pages.robots import RobotsCache, RobotsFetch, RobotsRules
 from monitor.settings import ArticlesConfig, FeedConfig
 from storage.errors import FetchError, StorageError
-from storage.pages import PageTask
+from storage.pages import PageState, PageTask
 from storage.records import Hit
 from storage.store import Store
 
@@ -240,9 +240,9 @@ class PageWorker:
                                              retry_at=now + wait)
         report.retrying += 1
 
-    def _end(self, task: PageTask, report: PageReport, state: str, reason: str, detail: str,
-             *, http_status: int | None = None) -> None:
-        self.store.pages.finish_without_body(
-            task.article_id, state="failed" if state == "failed" else "skipped", reason=reason,
-            detail=detail, http_status=http_status, now=self.clock())
+    def _end(self, task: PageTask, report: PageReport, state: PageState, reason: str,
+             detail: str, *, http_status: int | None = None) -> None:
+        self.store.pages.finish_without_body(task.article_id, state=state, reason=reason,
+                                             detail=detail, http_status=http_status,
+                                             now=self.clock())
         report.without_body += 1

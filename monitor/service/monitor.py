@@ -267,8 +267,9 @@ class Monitor:
         return report
 
     def due_pages(self) -> int:
+        """How many pages the next ``fetch_pages`` takes on (for a progress bar)."""
         self._recover()
-        return len(self.store.pages.due(utcnow(), limit=PAGE_BATCH))
+        return min(self.store.pages.due_count(utcnow()), PAGE_BATCH)
 
     def _recover(self) -> None:
         """Once per process, before the queue is first read: rows a killed process left

@@ -77,11 +77,6 @@ def place_hits(store: Store, hits: Sequence[Hit], rules: Rules) -> list[Placemen
     return placements
 
 
-def place_articles(store: Store, article_ids: Sequence[str], rules: Rules) -> list[Placement]:
-    """Place these new articles (those that are hits) in stories: what a poll calls."""
-    return place_hits(store, store.hits.many(article_ids), rules) if article_ids else []
-
-
 def place_unplaced(store: Store, rules: Rules,
                    among: Sequence[str] | None = None) -> list[Placement]:
     """Place the hits that are in no story yet: of the articles ``among`` (what a backfill
